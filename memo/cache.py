@@ -1,0 +1,295 @@
+"""ValidationCache: results by key on top of a store, with in-process counters.
+
+Policy lives here (what a key is made of, expiry, what to do when the store fails);
+mechanism lives in the store (bytes in, bytes out). Every store failure becomes a miss,
+or a skipped write, and one logged warning: a validation never fails because of the cache.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from memo.codec import decode_entry, encode_entry
+from memo.errors import StoreError, StoreUnavailableError, UnsafeEntryError
+from memo.hashing import hash_file
+from memo.keys import EMPTY_CONFIG_HASH, KeyParts, config_hash, derive_key, relative_key_path
+from memo.results import ValidationResult
+from memo.store import CACHE_AVAILABLE, DiskStore, Store
+from memo.singleflight import SingleFlight
+
+log = logging.getLogger("memo")
+
+DEFAULT_TTL = 86400
+DEFAULT_SIZE_LIMIT = 2**30
+
+
+def default_cache_dir() -> Path:
+    """``$VALIDATION_CACHE_DIR``, else ``$XDG_CACHE_HOME/validation``, else ``~/.cache/validation``."""
+    explicit = os.environ.get("VALIDATION_CACHE_DIR")
+    if explicit:
+        return Path(explicit).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    if xdg:
+        return Path(xdg).expanduser() / "validation"
+    return Path.home() / ".cache" / "validation"
+
+
+@dataclass(frozen=True)
+class CacheKey:
+    """A derived key together with the parts it was derived from, for inspection."""
+
+    key: str
+    parts: KeyParts
+
+
+@dataclass
+class _Counters:
+    hits: int = 0
+    misses: int = 0
+    sets: int = 0
+    errors: int = 0
+    rejected: int = 0
+    """Entries that failed their checks (pickled, malformed, foreign key) and were dropped."""
+
+
+class ValidationCache:
+    """Validation results on disk (diskcache), keyed by file content, config and validator.
+
+    Usable as a context manager. With ``diskcache`` missing, or the directory untrusted,
+    every method is a harmless no-op and ``available`` is False.
+    """
+
+    def __init__(
+        self,
+        cache_dir: Path | str | None = None,
+        *,
+        ttl: int | None = DEFAULT_TTL,
+        size_limit: int = DEFAULT_SIZE_LIMIT,
+        store: Store | None = None,
+        timeout: float = 0.1,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        if ttl is not None and (not isinstance(ttl, int) or isinstance(ttl, bool) or ttl < 0):
+            raise ValueError(f"ttl must be a non-negative number of seconds or None, not {ttl!r}")
+        self.directory: Path | None = None
+        self.ttl = ttl
+        self._clock = clock
+        self._counters = _Counters()
+        self._warned: set[str] = set()
+        self._warn_lock = threading.Lock()
+        self._config_hash = EMPTY_CONFIG_HASH
+        self.flights = SingleFlight()
+        self.unavailable_reason: str | None = None
+        if store is not None:
+            self._store: Store | None = store
+        elif CACHE_AVAILABLE:
+            self.directory = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
+            self._store = DiskStore(self.directory, size_limit=size_limit, timeout=timeout)
+        else:
+            self._store = None
+            self.unavailable_reason = "diskcache is not installed"
+
+    # -- availability and failure policy -------------------------------------------------
+
+    @property
+    def available(self) -> bool:
+        """Whether this cache can read and write at all (a failing store turns it off)."""
+        return self._store is not None
+
+    def _warn_once(self, kind: str, message: str) -> None:
+        with self._warn_lock:
+            if kind in self._warned:
+                return
+            self._warned.add(kind)
+        log.warning("memo cache: %s; validating without the cache where needed", message)
+
+    def _failed(self, exc: StoreError) -> None:
+        """Count a store failure; an untrusted or unopenable directory turns the cache off."""
+        self._counters.errors += 1
+        message = str(exc)
+        if isinstance(exc, StoreUnavailableError):
+            self._store = None
+            self.unavailable_reason = message
+        self._warn_once(type(exc.__cause__ or exc).__name__, message)
+
+    # -- keys ------------------------------------------------------------------------------
+
+    def set_config_hash(self, config: Mapping[str, Any] | None) -> None:
+        """Set the config part of keys for ``get``/``set`` calls that do not pass ``config_hash``."""
+        self._config_hash = config_hash(config)
+
+    @property
+    def config_hash(self) -> str:
+        return self._config_hash
+
+    def key_for(
+        self,
+        file_path: str | os.PathLike[str],
+        dimension: str,
+        *,
+        content: str | None = None,
+        validator: str = "",
+        root: str | os.PathLike[str] | None = None,
+        config_hash: str | None = None,
+    ) -> CacheKey:
+        """The key a result for this file and dimension is stored under, with its parts.
+
+        ``content`` is the file's digest; without it the file is read and hashed now.
+        """
+        parts = KeyParts(
+            path=relative_key_path(file_path, root),
+            content=content if content is not None else hash_file(file_path),
+            config=config_hash if config_hash is not None else self._config_hash,
+            dimension=dimension,
+            validator=validator,
+        )
+        return CacheKey(derive_key(parts), parts)
+
+    # -- the two halves of the hot path (used by the decorator) ------------------------------
+
+    def lookup(self, key: str, file_path: str | None) -> ValidationResult | None:
+        """The live result stored under ``key``, or None. Never raises."""
+        store = self._store
+        if store is None:
+            return None
+        counters = self._counters
+        try:
+            data = store.get(key)
+            result = None if data is None else decode_entry(key, data, file_path, self._clock())
+        except UnsafeEntryError as exc:
+            counters.rejected += 1
+            self._discard(key)
+            self._failed(exc)
+            result = None
+        except StoreError as exc:
+            self._failed(exc)
+            result = None
+        if result is None:
+            counters.misses += 1
+        else:
+            counters.hits += 1
+        return result
+
+    def store(self, key: str, result: ValidationResult, ttl: int | None = None) -> bool:
+        """Store ``result`` under ``key``; False (and a warning) if the store failed. Never raises."""
+        store = self._store
+        if store is None:
+            return False
+        ttl = self.ttl if ttl is None else ttl
+        expires_at = None if ttl is None or ttl == 0 else self._clock() + ttl
+        try:
+            data = encode_entry(key, result, expires_at)
+        except (TypeError, ValueError) as exc:
+            self._warn_once("encode", f"result for {result.file_path} cannot be stored as JSON: {exc}")
+            return False
+        try:
+            store.set(key, data, None if expires_at is None else float(ttl or 0))
+        except StoreError as exc:
+            self._failed(exc)
+            return False
+        self._counters.sets += 1
+        return True
+
+    def _discard(self, key: str) -> None:
+        store = self._store
+        if store is not None:
+            try:
+                store.delete(key)
+            except StoreError:
+                pass
+
+    # -- the public, path-based API -------------------------------------------------------
+
+    def get(self, file_path: str | os.PathLike[str], dimension: str, **key_args: Any) -> ValidationResult | None:
+        """The cached result for this file's current content and ``dimension``, or None."""
+        if self._store is None:
+            return None
+        try:
+            cache_key = self.key_for(file_path, dimension, **key_args)
+        except OSError:
+            self._counters.misses += 1
+            return None
+        return self.lookup(cache_key.key, os.fspath(file_path))
+
+    def set(
+        self,
+        file_path: str | os.PathLike[str],
+        dimension: str,
+        result: ValidationResult,
+        ttl: int | None = None,
+        **key_args: Any,
+    ) -> None:
+        """Store ``result`` for this file's current content; results with ``error`` are not stored."""
+        if self._store is None or result.error is not None:
+            return
+        try:
+            cache_key = self.key_for(file_path, dimension, **key_args)
+        except OSError:
+            return
+        self.store(cache_key.key, replace(result, file_path=os.fspath(file_path)), ttl)
+
+    def invalidate_all(self) -> int:
+        """Remove every entry; the number removed (0 if the store failed)."""
+        store = self._store
+        if store is None:
+            return 0
+        try:
+            return store.clear()
+        except StoreError as exc:
+            self._failed(exc)
+            return 0
+
+    def stats(self) -> dict[str, Any]:
+        """Counters of this process plus the store's entry count and size."""
+        counters = self._counters
+        lookups = counters.hits + counters.misses
+        stats: dict[str, Any] = {
+            "available": self.available,
+            "directory": None if self.directory is None else str(self.directory),
+            "hits": counters.hits,
+            "misses": counters.misses,
+            "hit_rate": counters.hits / lookups if lookups else 0.0,
+            "sets": counters.sets,
+            "errors": counters.errors,
+            "rejected": counters.rejected,
+            "entries": 0,
+            "size_bytes": 0,
+        }
+        store = self._store
+        if store is None:
+            stats["reason"] = self.unavailable_reason
+            return stats
+        try:
+            stats["entries"] = store.count()
+            stats["size_bytes"] = store.size_bytes()
+        except StoreError as exc:
+            self._failed(exc)
+            stats["available"] = self.available
+        return stats
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+
+    def __enter__(self) -> ValidationCache:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        where = self.directory if self.directory is not None else type(self._store).__name__
+        return f"ValidationCache({where!s}, available={self.available})"

@@ -1,0 +1,94 @@
+"""The result types every validator returns: plain dataclasses that round-trip through JSON."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+SEVERITIES = ("error", "warning", "info")
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem a validator found, located by line and column (both 1-based)."""
+
+    path: str
+    line: int
+    column: int
+    code: str
+    message: str
+    severity: str = "error"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "line": self.line,
+            "column": self.column,
+            "code": self.code,
+            "message": self.message,
+            "severity": self.severity,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Finding:
+        return cls(
+            path=str(data["path"]),
+            line=int(data["line"]),
+            column=int(data["column"]),
+            code=str(data["code"]),
+            message=str(data["message"]),
+            severity=str(data["severity"]),
+        )
+
+
+@dataclass
+class ValidationResult:
+    """What one validator said about one file (or, for project-level validators, the tree).
+
+    ``error`` is set when the validator could not do its job (tool missing, crashed,
+    timed out); such a result is reported but never cached. ``cached`` is True only on a
+    result served from the cache.
+    """
+
+    dimension: str
+    passed: bool
+    findings: list[Finding] = field(default_factory=list)
+    file_path: str | None = None
+    error: str | None = None
+    duration_s: float = 0.0
+    cached: bool = False
+
+    def __post_init__(self) -> None:
+        if isinstance(self.file_path, Path):
+            self.file_path = str(self.file_path)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "dimension": self.dimension,
+            "file_path": self.file_path,
+            "passed": self.passed,
+            "cached": self.cached,
+            "error": self.error,
+            "duration_s": self.duration_s,
+            "findings": [finding.to_dict() for finding in self.findings],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ValidationResult:
+        file_path = data.get("file_path")
+        error = data.get("error")
+        return cls(
+            dimension=str(data["dimension"]),
+            passed=bool(data["passed"]),
+            findings=[Finding.from_dict(item) for item in data.get("findings", [])],
+            file_path=None if file_path is None else str(file_path),
+            error=None if error is None else str(error),
+            duration_s=float(data.get("duration_s", 0.0)),
+            cached=bool(data.get("cached", False)),
+        )
+
+    @classmethod
+    def skipped(cls, dimension: str, file_path: str | Path | None, reason: str) -> ValidationResult:
+        """A result for a check that could not run; it carries ``error`` so it is never cached."""
+        return cls(dimension=dimension, passed=True, file_path=file_path, error=f"skipped: {reason}")

@@ -1,0 +1,19 @@
+"""Every test gets its own default cache directory: the real home cache is never touched."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from memo import reset_default_cache
+
+
+@pytest.fixture(autouse=True)
+def _isolated_default_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv("VALIDATION_CACHE_DIR", str(tmp_path / "default-cache"))
+    monkeypatch.delenv("VALIDATION_CACHE_ENABLED", raising=False)
+    reset_default_cache()
+    yield
+    reset_default_cache()

@@ -1,0 +1,54 @@
+"""The Validator base class: one file (or the whole tree), one dimension, one async check."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, ClassVar
+
+from memo import ValidationResult
+
+
+class Validator:
+    """Base class of every validator.
+
+    Subclasses set ``dimension`` and ``version`` and implement ``async def validate(self)``,
+    decorated with ``@cached_validation(dimension=...)``. Bump ``version`` whenever the
+    validator's logic changes: it is part of every cache key, so old entries stop matching.
+
+    ``file_path`` is None for project-level validators (``per_file = False``), which check
+    the whole tree under ``root`` and always run uncached.
+    """
+
+    dimension: ClassVar[str] = ""
+    version: ClassVar[str] = "1"
+    per_file: ClassVar[bool] = True
+    """False for validators that check the whole project rather than one file."""
+    suffixes: ClassVar[tuple[str, ...]] = (".py",)
+    """Which files this validator applies to, by suffix (per-file validators only)."""
+
+    def __init__(
+        self,
+        file_path: Path | str | None,
+        config: Mapping[str, Any] | None = None,
+        root: Path | str | None = None,
+    ) -> None:
+        self.file_path: Path | None = None if file_path is None else Path(file_path)
+        self.config: dict[str, Any] = dict(config or {})
+        self.root: Path | None = None if root is None else Path(root)
+
+    @classmethod
+    def applies_to(cls, path: Path) -> bool:
+        """Whether this validator checks ``path`` (by default: by suffix)."""
+        return cls.per_file and path.suffix in cls.suffixes
+
+    def options(self) -> dict[str, Any]:
+        """This validator's section of the config (``config[dimension]``), or an empty dict."""
+        section = self.config.get(self.dimension, {})
+        return dict(section) if isinstance(section, Mapping) else {}
+
+    async def validate(self) -> ValidationResult:
+        raise NotImplementedError(f"{type(self).__qualname__} must implement async def validate(self)")
+
+    def __repr__(self) -> str:
+        return f"{type(self).__qualname__}({self.file_path!s})"
