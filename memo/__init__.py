@@ -18,19 +18,19 @@ from memo.store import CACHE_AVAILABLE, DiskStore, MemoryStore, Store
 __version__ = "0.1.0"
 
 __all__ = [
-    "CACHE_AVAILABLE",
-    "HASH_ALGORITHM",
-    "SCHEMA_VERSION",
     "Batcher",
+    "CACHE_AVAILABLE",
     "CacheBinding",
     "CacheKey",
     "ConfigHashError",
     "DiskStore",
     "Finding",
+    "HASH_ALGORITHM",
     "HashMemo",
     "KeyParts",
     "MemoError",
     "MemoryStore",
+    "SCHEMA_VERSION",
     "Store",
     "StoreError",
     "StoreUnavailableError",

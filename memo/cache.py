@@ -7,6 +7,7 @@ or a skipped write, and one logged warning: a validation never fails because of 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
@@ -22,8 +23,8 @@ from memo.errors import StoreError, StoreUnavailableError, UnsafeEntryError
 from memo.hashing import hash_file
 from memo.keys import EMPTY_CONFIG_HASH, KeyParts, config_hash, derive_key, relative_key_path
 from memo.results import ValidationResult
-from memo.store import CACHE_AVAILABLE, DiskStore, Store
 from memo.singleflight import SingleFlight
+from memo.store import CACHE_AVAILABLE, DiskStore, Store
 
 log = logging.getLogger("memo")
 
@@ -201,10 +202,8 @@ class ValidationCache:
     def _discard(self, key: str) -> None:
         store = self._store
         if store is not None:
-            try:
+            with contextlib.suppress(StoreError):
                 store.delete(key)
-            except StoreError:
-                pass
 
     # -- the public, path-based API -------------------------------------------------------
 

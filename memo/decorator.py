@@ -106,11 +106,14 @@ def cached_validation(dimension: str, *, ttl: int | None = DEFAULT_TTL) -> Calla
     def decorate(func: F) -> F:
         if not inspect.iscoroutinefunction(func):
             raise TypeError(
-                f"@cached_validation wraps an async def; {getattr(func, '__qualname__', func)!r} is not a coroutine function"
+                "@cached_validation wraps an async def; "
+                f"{getattr(func, '__qualname__', func)!r} is not a coroutine function"
             )
 
         @wrapt.decorator
-        async def wrapper(wrapped: Callable[..., Awaitable[Any]], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        async def wrapper(
+            wrapped: Callable[..., Awaitable[Any]], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+        ) -> Any:
             if instance is None or args or kwargs:
                 return await wrapped(*args, **kwargs)
             plan = plan_call(instance, dimension)
@@ -140,4 +143,3 @@ def cached_validation(dimension: str, *, ttl: int | None = DEFAULT_TTL) -> Calla
         return wrapper(func)  # type: ignore[no-any-return]
 
     return decorate
-

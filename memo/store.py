@@ -7,6 +7,7 @@ so the cache above needs to know of one exception, not of sqlite3, diskcache or 
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import sqlite3
@@ -236,10 +237,8 @@ class DiskStore:
 
     def _discard(self, key: str) -> None:
         """Remove an entry that failed its checks, ignoring any failure to do so."""
-        try:
+        with contextlib.suppress(StoreError):
             self.delete(key)
-        except StoreError:
-            pass
 
     def clear(self) -> int:
         cache = self._open()
@@ -251,7 +250,7 @@ class DiskStore:
     def count(self) -> int:
         cache = self._open()
         try:
-            return int(len(cache))
+            return len(cache)
         except _BACKEND_ERRORS as exc:
             raise StoreError(f"cache count failed: {_describe(exc)}") from exc
 
@@ -265,10 +264,8 @@ class DiskStore:
     def close(self) -> None:
         cache, self._cache = self._cache, None
         if cache is not None:
-            try:
+            with contextlib.suppress(_BACKEND_ERRORS):
                 cache.close()
-            except _BACKEND_ERRORS:
-                pass
 
 
 def _describe(exc: BaseException) -> str:

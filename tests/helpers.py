@@ -1,0 +1,45 @@
+"""Small validators and factories shared by the core tests."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any, ClassVar
+
+from memo import Finding, ValidationResult, cached_validation
+from validators import Validator
+
+
+class CountingValidator(Validator):
+    """Reports one finding per line containing "TODO"; counts how often its body runs."""
+
+    dimension: ClassVar[str] = "todos"
+    version: ClassVar[str] = "1"
+    calls: ClassVar[int] = 0
+    gate: ClassVar[asyncio.Event | None] = None
+    """When set, the body waits on it: lets a test hold calls in flight."""
+
+    @cached_validation(dimension="todos")
+    async def validate(self) -> ValidationResult:
+        type(self).calls += 1
+        if type(self).gate is not None:
+            await type(self).gate.wait()
+        assert self.file_path is not None
+        text = self.file_path.read_text(encoding="utf-8")
+        findings = [
+            Finding(str(self.file_path), number, line.index("TODO") + 1, "TD001", "TODO left in code", "warning")
+            for number, line in enumerate(text.splitlines(), start=1)
+            if "TODO" in line
+        ]
+        return ValidationResult("todos", passed=not findings, findings=findings, file_path=self.file_path)
+
+
+def counting_validator_class(**attrs: Any) -> type[CountingValidator]:
+    """A fresh subclass with its own call counter, so tests never share counts."""
+    return type("Counting", (CountingValidator,), {"calls": 0, "gate": None, **attrs})
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path

@@ -1,0 +1,280 @@
+"""@cached_validation: what it keeps of the wrapped method, and when it stores and serves."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from pathlib import Path
+from typing import ClassVar
+
+import pytest
+
+from memo import ValidationCache, ValidationResult, bind_cache, cached_validation, plan_call
+from tests.helpers import CountingValidator, counting_validator_class, write
+from validators import Validator
+
+
+def test_decorator_preserves_introspection() -> None:
+    method = CountingValidator.validate
+    assert method.__name__ == "validate"
+    assert method.__qualname__ == "CountingValidator.validate"
+    assert inspect.iscoroutinefunction(method)
+    assert inspect.iscoroutinefunction(CountingValidator(None).validate)
+    assert list(inspect.signature(method).parameters) == ["self"]
+
+    class Documented(Validator):
+        @cached_validation(dimension="d")
+        async def validate(self) -> ValidationResult:
+            """Checks documented things."""
+            return ValidationResult("d", True)
+
+    assert Documented.validate.__doc__ == "Checks documented things."
+
+
+def test_decorator_rejects_non_coroutine_at_decoration_time() -> None:
+    with pytest.raises(TypeError, match="async def"):
+
+        class Sync(Validator):
+            @cached_validation(dimension="d")
+            def validate(self) -> ValidationResult:  # type: ignore[override]
+                return ValidationResult("d", True)
+
+
+@pytest.mark.parametrize("dimension", ["", None, 3])
+def test_decorator_rejects_bad_dimension(dimension: object) -> None:
+    with pytest.raises(TypeError, match="dimension"):
+        cached_validation(dimension=dimension)  # type: ignore[arg-type]
+
+
+def test_decorator_used_without_arguments_is_a_clear_error() -> None:
+    with pytest.raises(TypeError, match="dimension"):
+
+        class Bare(Validator):
+            @cached_validation  # type: ignore[arg-type]
+            async def validate(self) -> ValidationResult:
+                return ValidationResult("d", True)
+
+
+async def test_second_call_is_served_without_running_the_body(tmp_path: Path) -> None:
+    validator = counting_validator_class()
+    source = write(tmp_path / "a.py", "# TODO\nx = 1\n")
+    first = await validator(source).validate()
+    second = await validator(source).validate()
+    assert validator.calls == 1
+    assert (first.cached, second.cached) == (False, True)
+    assert second.findings == first.findings
+    assert second.file_path == first.file_path
+
+
+async def test_subclass_inheriting_validate_is_cached_under_its_own_identity(tmp_path: Path) -> None:
+    base = counting_validator_class()
+    child = type("Child", (base,), {"calls": 0})
+    source = write(tmp_path / "a.py", "x = 1\n")
+    await base(source).validate()
+    await child(source).validate()
+    assert (await child(source).validate()).cached is True
+    assert (base.calls, child.calls) == (1, 1)
+
+
+async def test_version_bump_invalidates(tmp_path: Path) -> None:
+    validator = counting_validator_class()
+    source = write(tmp_path / "a.py", "x = 1\n")
+    await validator(source).validate()
+    validator.version = "2"
+    await validator(source).validate()
+    await validator(source).validate()
+    assert validator.calls == 2
+
+
+async def test_exception_propagates_and_is_not_stored(tmp_path: Path) -> None:
+    runs = []
+
+    class Flaky(Validator):
+        @cached_validation(dimension="flaky")
+        async def validate(self) -> ValidationResult:
+            runs.append(1)
+            if len(runs) == 1:
+                raise RuntimeError("tool exploded")
+            return ValidationResult("flaky", True, file_path=self.file_path)
+
+    source = write(tmp_path / "a.py", "x = 1\n")
+    with pytest.raises(RuntimeError, match="tool exploded"):
+        await Flaky(source).validate()
+    assert (await Flaky(source).validate()).cached is False
+    assert (await Flaky(source).validate()).cached is True
+    assert len(runs) == 2
+
+
+async def test_result_with_error_is_returned_but_not_stored(tmp_path: Path) -> None:
+    runs = []
+
+    class TimesOut(Validator):
+        @cached_validation(dimension="slow")
+        async def validate(self) -> ValidationResult:
+            runs.append(1)
+            return ValidationResult("slow", False, file_path=self.file_path, error="timed out after 1s")
+
+    source = write(tmp_path / "a.py", "x = 1\n")
+    results = [await TimesOut(source).validate() for _ in range(2)]
+    assert [r.error for r in results] == ["timed out after 1s"] * 2
+    assert len(runs) == 2
+
+
+async def test_file_changed_during_validation_is_not_stored(tmp_path: Path) -> None:
+    source = write(tmp_path / "a.py", "# TODO\n")
+
+    class EditsWhileChecking(Validator):
+        runs: ClassVar[int] = 0
+
+        @cached_validation(dimension="race")
+        async def validate(self) -> ValidationResult:
+            type(self).runs += 1
+            result = ValidationResult("race", False, file_path=self.file_path)
+            if type(self).runs == 1:
+                write(source, "# done\n")  # the user saves while we validate
+            return result
+
+    first = await EditsWhileChecking(source).validate()
+    assert first.passed is False
+    await EditsWhileChecking(source).validate()
+    assert EditsWhileChecking.runs == 2
+
+
+async def test_fileless_validator_runs_uncached(tmp_path: Path) -> None:
+    validator = counting_validator_class()
+    runs = []
+
+    class Project(Validator):
+        per_file = False
+
+        @cached_validation(dimension="project")
+        async def validate(self) -> ValidationResult:
+            runs.append(1)
+            return ValidationResult("project", True)
+
+    for _ in range(3):
+        assert (await Project(None, root=tmp_path).validate()).cached is False
+    assert len(runs) == 3
+    assert validator.calls == 0
+
+
+async def test_missing_file_runs_uncached_and_the_validator_reports_it(tmp_path: Path) -> None:
+    class Reports(Validator):
+        @cached_validation(dimension="exists")
+        async def validate(self) -> ValidationResult:
+            assert self.file_path is not None
+            ok = self.file_path.exists()
+            return ValidationResult("exists", ok, file_path=self.file_path, error=None if ok else "file vanished")
+
+    result = await Reports(tmp_path / "gone.py").validate()
+    assert result.error == "file vanished"
+
+
+async def test_arguments_to_validate_bypass_the_cache(tmp_path: Path) -> None:
+    runs = []
+
+    class TakesArgs(Validator):
+        @cached_validation(dimension="args")
+        async def validate(self, strict: bool = False) -> ValidationResult:  # type: ignore[override]
+            runs.append(strict)
+            return ValidationResult("args", not strict, file_path=self.file_path)
+
+    source = write(tmp_path / "a.py", "x = 1\n")
+    await TakesArgs(source).validate(True)
+    await TakesArgs(source).validate(strict=True)
+    assert runs == [True, True]
+
+
+async def test_called_through_the_class_uses_the_instance(tmp_path: Path) -> None:
+    validator = counting_validator_class()
+    source = write(tmp_path / "a.py", "x = 1\n")
+    await validator.validate(validator(source))
+    assert (await validator.validate(validator(source))).cached is True
+
+
+async def test_disabled_env_means_no_read_no_write_nothing_on_disk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    validator = counting_validator_class()
+    source = write(tmp_path / "a.py", "x = 1\n")
+    for word in ("false", "0", "No", "OFF"):
+        monkeypatch.setenv("VALIDATION_CACHE_ENABLED", word)
+        assert plan_call(validator(source), "todos") is None
+        assert (await validator(source).validate()).cached is False
+    assert validator.calls == 4
+    assert not (tmp_path / "default-cache").exists()
+    monkeypatch.setenv("VALIDATION_CACHE_ENABLED", "true")
+    await validator(source).validate()
+    assert (await validator(source).validate()).cached is True
+
+
+async def test_outside_any_run_the_default_cache_is_used(tmp_path: Path) -> None:
+    validator = counting_validator_class()
+    source = write(tmp_path / "a.py", "x = 1\n")
+    await validator(source).validate()
+    assert (tmp_path / "default-cache" / "cache.db").exists()
+    assert (await validator(source).validate()).cached is True
+
+
+async def test_outside_any_run_the_validators_own_config_is_in_the_key(tmp_path: Path) -> None:
+    validator = counting_validator_class()
+    source = write(tmp_path / "a.py", "x = 1\n")
+    await validator(source, config={"strict": True}).validate()
+    await validator(source, config={"strict": False}).validate()
+    await validator(source, config={"strict": True}).validate()
+    assert validator.calls == 2
+
+
+async def test_two_runs_with_different_configs_never_share_results(tmp_path: Path) -> None:
+    validator = counting_validator_class()
+    source = write(tmp_path / "a.py", "x = 1\n")
+    with ValidationCache(tmp_path / "cache") as cache:
+
+        async def run(config: dict[str, int]) -> ValidationResult:
+            with bind_cache(cache, config=config):
+                return await validator(source, config=config).validate()
+
+        first = await asyncio.gather(run({"level": 1}), run({"level": 2}))
+        second = await asyncio.gather(run({"level": 1}), run({"level": 2}))
+    assert validator.calls == 2
+    assert [r.cached for r in first] == [False, False]
+    assert [r.cached for r in second] == [True, True]
+
+
+async def test_binding_without_cache_turns_caching_off(tmp_path: Path) -> None:
+    validator = counting_validator_class()
+    source = write(tmp_path / "a.py", "x = 1\n")
+    with bind_cache(None):
+        await validator(source).validate()
+        await validator(source).validate()
+    assert validator.calls == 2
+    assert not (tmp_path / "default-cache").exists()
+
+
+async def test_two_checkouts_share_entries_through_relative_paths(tmp_path: Path) -> None:
+    validator = counting_validator_class()
+    one = write(tmp_path / "one" / "pkg" / "a.py", "# TODO\n")
+    two = write(tmp_path / "two" / "pkg" / "a.py", "# TODO\n")
+    with ValidationCache(tmp_path / "cache") as cache:
+        with bind_cache(cache, config={}, root=tmp_path / "one"):
+            await validator(one).validate()
+        with bind_cache(cache, config={}, root=tmp_path / "two"):
+            served = await validator(two).validate()
+    assert validator.calls == 1
+    assert served.cached is True
+    assert served.file_path == str(two)
+    assert served.findings[0].path == str(two)
+
+
+def test_each_event_loop_gets_its_own_flights(tmp_path: Path) -> None:
+    validator = counting_validator_class()
+    sources = [write(tmp_path / f"m{i}.py", "x = 1\n") for i in range(3)]
+    with ValidationCache(tmp_path / "cache") as cache:
+
+        async def run() -> list[ValidationResult]:
+            with bind_cache(cache, config={}):
+                return list(await asyncio.gather(*(validator(s).validate() for s in sources)))
+
+        assert [r.cached for r in asyncio.run(run())] == [False] * 3
+        assert [r.cached for r in asyncio.run(run())] == [True] * 3
+    assert validator.calls == 3
