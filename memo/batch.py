@@ -46,9 +46,7 @@ class Batcher(Generic[K, V]):
             raise ValueError("max_batch must be at least 1")
         self._batch_fn = batch_fn
         self.max_batch = max_batch
-        self._open: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Batch[K, V]] = (
-            weakref.WeakKeyDictionary()
-        )
+        self._open: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Batch[K, V]] = weakref.WeakKeyDictionary()
 
     async def load(self, item: K) -> V:
         """The value ``batch_fn`` gives for ``item``, computed together with its neighbours."""

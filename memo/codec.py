@@ -3,6 +3,13 @@
 JSON, never pickle: a value read back can at worst fail to parse. The envelope carries
 the key it was written under, so an entry that turns up under another key (a planted or
 corrupt row) is detected on read and treated as a miss.
+
+The envelope is a JSON array rather than an object, and findings are rows rather than
+objects, because decoding is on the hit path: positional data parses faster and builds
+the dataclasses with no per-field lookups::
+
+    [schema, key, expires_at, dimension, passed, error, duration_s,
+     [[path, line, column, code, message, severity], ...]]
 """
 
 from __future__ import annotations
@@ -17,19 +24,28 @@ from memo.results import Finding, ValidationResult
 _THIS_FILE = ""
 """Stored in place of the validated file's own path, so entries are checkout-independent."""
 
+_encoder = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+_decode = json.JSONDecoder().decode
+
 
 def encode_entry(key: str, result: ValidationResult, expires_at: float | None) -> bytes:
     """The bytes stored for ``result`` under ``key``."""
     own = result.file_path
-    body = result.to_dict()
-    body["file_path"] = None
-    body["cached"] = False
-    body["findings"] = [
-        {**finding.to_dict(), "path": _THIS_FILE if finding.path == own else finding.path}
-        for finding in result.findings
+    rows = [
+        [_THIS_FILE if f.path == own else f.path, f.line, f.column, f.code, f.message, f.severity]
+        for f in result.findings
     ]
-    envelope = {"schema": SCHEMA_VERSION, "key": key, "expires_at": expires_at, "result": body}
-    return json.dumps(envelope, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+    envelope = [
+        SCHEMA_VERSION,
+        key,
+        expires_at,
+        result.dimension,
+        result.passed,
+        result.error,
+        result.duration_s,
+        rows,
+    ]
+    return _encoder.encode(envelope).encode()
 
 
 def decode_entry(key: str, data: Any, file_path: str | None, now: float) -> ValidationResult | None:
@@ -38,26 +54,29 @@ def decode_entry(key: str, data: Any, file_path: str | None, now: float) -> Vali
     Returns None when the entry has expired; raises ``UnsafeEntryError`` when it is not
     a well-formed entry for this key.
     """
-    if not isinstance(data, (bytes, bytearray)):
+    if type(data) is not bytes:
         raise UnsafeEntryError(f"entry is a {type(data).__name__}, not bytes")
     try:
-        envelope = json.loads(data)
-        if envelope["schema"] != SCHEMA_VERSION or envelope["key"] != key:
-            raise UnsafeEntryError("entry belongs to another key or schema")
-        expires_at = envelope["expires_at"]
-        if expires_at is not None and now >= float(expires_at):
-            return None
-        body = envelope["result"]
-        result = ValidationResult.from_dict(body)
-    except UnsafeEntryError:
-        raise
-    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        schema, stored_key, expires_at, dimension, passed, error, duration_s, rows = _decode(data.decode())
+    except (ValueError, TypeError) as exc:
         raise UnsafeEntryError(f"entry is malformed: {exc}") from exc
+    if schema != SCHEMA_VERSION or stored_key != key:
+        raise UnsafeEntryError("entry belongs to another key or schema")
+    if (
+        type(dimension) is not str
+        or type(passed) is not bool
+        or type(rows) is not list
+        or (expires_at is not None and type(expires_at) not in (int, float))
+    ):
+        raise UnsafeEntryError("entry is malformed: wrong field types")
+    if expires_at is not None and now >= expires_at:
+        return None
     own = file_path or ""
-    result.file_path = file_path
-    result.cached = True
-    result.findings = [
-        Finding(own, f.line, f.column, f.code, f.message, f.severity) if f.path == _THIS_FILE else f
-        for f in result.findings
-    ]
-    return result
+    try:
+        findings = [
+            Finding(own if path == _THIS_FILE else path, line, column, code, message, severity)
+            for path, line, column, code, message, severity in rows
+        ]
+    except (ValueError, TypeError) as exc:
+        raise UnsafeEntryError(f"entry is malformed: {exc}") from exc
+    return ValidationResult(dimension, passed, findings, file_path, error, duration_s, True)

@@ -20,9 +20,9 @@ from typing import Any, TypeVar
 import wrapt
 
 from memo.binding import CacheBinding, caching_enabled, current_binding, default_binding
-from memo.cache import DEFAULT_TTL, CacheKey, ValidationCache
+from memo.cache import DEFAULT_TTL, ValidationCache
 from memo.hashing import FileStamp
-from memo.keys import config_hash
+from memo.keys import config_hash, key_string, relative_key_path
 from memo.results import ValidationResult
 
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
@@ -42,7 +42,7 @@ def validator_identity(instance: Any) -> str:
     return identity
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class CallPlan:
     """How one decorated call would be cached: its binding, cache, file stamp and key."""
 
@@ -50,7 +50,7 @@ class CallPlan:
     cache: ValidationCache
     file_path: str
     stamp: FileStamp
-    key: CacheKey
+    key: str
 
 
 def plan_call(instance: Any, dimension: str) -> CallPlan | None:
@@ -79,14 +79,7 @@ def plan_call(instance: Any, dimension: str) -> CallPlan | None:
     if run_config is None:
         run_config = config_hash(getattr(instance, "config", None))
     root = getattr(instance, "root", None) or binding.root
-    key = cache.key_for(
-        path,
-        dimension,
-        content=stamp.digest,
-        validator=validator_identity(instance),
-        root=root,
-        config_hash=run_config,
-    )
+    key = key_string(relative_key_path(path, root), stamp.digest, run_config, dimension, validator_identity(instance))
     return CallPlan(binding, cache, path, stamp, key)
 
 
@@ -120,7 +113,7 @@ def cached_validation(dimension: str, *, ttl: int | None = DEFAULT_TTL) -> Calla
             if plan is None:
                 return await wrapped()
             cache = plan.cache
-            hit = cache.lookup(plan.key.key, plan.file_path)
+            hit = cache.lookup(plan.key, plan.file_path)
             if hit is not None:
                 return hit
 
@@ -131,11 +124,11 @@ def cached_validation(dimension: str, *, ttl: int | None = DEFAULT_TTL) -> Calla
                     and result.error is None
                     and plan.binding.hashes.unchanged_since(plan.file_path, plan.stamp)
                 ):
-                    stored = cache.store(plan.key.key, replace(result, file_path=plan.file_path, cached=False), ttl)
+                    stored = cache.store(plan.key, replace(result, file_path=plan.file_path, cached=False), ttl)
                     return result, stored
                 return result, False
 
-            (result, stored), led = await cache.flights.run(plan.key.key, compute)
+            (result, stored), led = await cache.flights.run(plan.key, compute)
             if led or not isinstance(result, ValidationResult):
                 return result
             return replace(result, cached=stored, findings=list(result.findings))
