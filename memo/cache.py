@@ -87,7 +87,7 @@ class ValidationCache:
         self._warned: set[str] = set()
         self._warn_lock = threading.Lock()
         self._config_hash = EMPTY_CONFIG_HASH
-        self.flights = SingleFlight()
+        self.flights: SingleFlight[Any] = SingleFlight()
         self.unavailable_reason: str | None = None
         if store is not None:
             self._store: Store | None = store

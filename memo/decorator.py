@@ -117,7 +117,7 @@ def cached_validation(dimension: str, *, ttl: int | None = DEFAULT_TTL) -> Calla
             if hit is not None:
                 return hit
 
-            async def compute() -> Any:
+            async def compute() -> tuple[Any, bool]:
                 result = await wrapped()
                 if (
                     isinstance(result, ValidationResult)
@@ -133,6 +133,6 @@ def cached_validation(dimension: str, *, ttl: int | None = DEFAULT_TTL) -> Calla
                 return result
             return replace(result, cached=stored, findings=list(result.findings))
 
-        return wrapper(func)  # type: ignore[no-any-return]
+        return wrapper(func)  # type: ignore[return-value]
 
     return decorate

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+_xxhash: Any
 try:
     import xxhash as _xxhash
 except ImportError:  # pragma: no cover - exercised by the fallback test

@@ -91,4 +91,5 @@ class ValidationResult:
     @classmethod
     def skipped(cls, dimension: str, file_path: str | Path | None, reason: str) -> ValidationResult:
         """A result for a check that could not run; it carries ``error`` so it is never cached."""
-        return cls(dimension=dimension, passed=True, file_path=file_path, error=f"skipped: {reason}")
+        path = None if file_path is None else str(file_path)
+        return cls(dimension=dimension, passed=True, file_path=path, error=f"skipped: {reason}")

@@ -11,6 +11,7 @@ another (one per test under pytest-asyncio) never see each other's tasks.
 from __future__ import annotations
 
 import asyncio
+import functools
 import weakref
 from collections.abc import Awaitable, Callable
 from typing import Generic, TypeVar
@@ -54,7 +55,7 @@ class SingleFlight(Generic[T]):
         if flight is None:
             task: asyncio.Task[T] = loop.create_task(_as_coroutine(start))
             flight = flights[key] = _Flight(task)
-            task.add_done_callback(lambda done, flights=flights: _forget(flights, key, done))
+            task.add_done_callback(functools.partial(_forget, flights, key))
         flight.waiters += 1
         try:
             return await asyncio.shield(flight.task), led

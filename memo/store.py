@@ -24,7 +24,7 @@ try:
     import diskcache
     from diskcache.core import MODE_BINARY, MODE_RAW
 except ImportError:
-    diskcache = None  # type: ignore[assignment]
+    diskcache = None
     MODE_RAW, MODE_BINARY = 1, 2
 
 CACHE_AVAILABLE: bool = diskcache is not None
@@ -98,7 +98,7 @@ class MemoryStore:
 
 if diskcache is not None:
 
-    class BytesOnlyDisk(diskcache.Disk):
+    class BytesOnlyDisk(diskcache.Disk):  # type: ignore[misc]
         """A diskcache ``Disk`` that stores bytes only and never unpickles.
 
         diskcache through 5.6.3 unpickles any value stored in pickle mode
@@ -264,7 +264,7 @@ class DiskStore:
     def close(self) -> None:
         cache, self._cache = self._cache, None
         if cache is not None:
-            with contextlib.suppress(_BACKEND_ERRORS):
+            with contextlib.suppress(*_BACKEND_ERRORS):
                 cache.close()
 
 
