@@ -10,6 +10,8 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
+import shutil
 import sqlite3
 import stat
 import threading
@@ -125,7 +127,48 @@ if diskcache is not None:
         def fetch(self, mode: int, filename: Any, value: Any, read: bool) -> Any:
             if mode not in (MODE_RAW, MODE_BINARY) or read:
                 raise UnsafeEntryError(f"refusing to read an entry stored in mode {mode}")
+            if mode == MODE_BINARY and not (isinstance(filename, str) and _VALUE_FILE.fullmatch(filename)):
+                # A row naming /dev/zero or ../../elsewhere would be read without end or
+                # from outside the cache: only the names diskcache itself makes are read.
+                raise UnsafeEntryError(f"refusing to read a value file named {filename!r}")
             return super().fetch(mode, filename, value, read)
+
+    class _BoundedCache(diskcache.Cache):  # type: ignore[misc]
+        """diskcache's ``Cache``, with its open-time retry bounded by the store's timeout.
+
+        ``Cache.__init__`` writes its settings through ``_sql_retry``, which retries
+        "database is locked" for 60 s with ``time.sleep``. The store opens on the event
+        loop, so another process's write transaction would stall every coroutine for a
+        minute; here the whole open gives up after ``timeout`` instead.
+        """
+
+        def __init__(self, directory: str, *, timeout: float, **settings: Any) -> None:
+            self._open_deadline: float | None = time.monotonic() + timeout
+            self._retry_limit = timeout
+            try:
+                super().__init__(directory, timeout=timeout, **settings)
+            finally:
+                self._open_deadline = None
+
+        @property
+        def _sql_retry(self) -> Callable[..., Any]:
+            sql = self._sql
+            deadline = self._open_deadline or time.monotonic() + self._retry_limit
+
+            def execute(statement: str, *args: Any, **kwargs: Any) -> Any:
+                while True:
+                    try:
+                        return sql(statement, *args, **kwargs)
+                    except sqlite3.OperationalError as exc:
+                        if str(exc) != "database is locked" or time.monotonic() >= deadline:
+                            raise
+                        time.sleep(0.001)
+
+            return execute
+
+
+_VALUE_FILE = re.compile(r"[0-9a-f]{2}[/\\][0-9a-f]{2}[/\\][0-9a-f]{28}\.val")
+"""The relative names diskcache gives value files (``Disk.filename``)."""
 
 
 def check_directory_trust(directory: Path) -> str | None:
@@ -170,6 +213,10 @@ if diskcache is not None:
     _BACKEND_ERRORS = (*_BACKEND_ERRORS, diskcache.Timeout)
 
 
+OPEN_RETRY_S = 1.0
+"""After the database was too busy to open, calls miss for this long before trying again."""
+
+
 class DiskStore:
     """The embedded store: a diskcache ``Cache`` in ``directory``, opened on first use.
 
@@ -177,16 +224,36 @@ class DiskStore:
     statistics off, because both alternatives write to the database on every read; a
     short sqlite timeout, because a store call runs on the event loop and a busy
     database must cost a miss, not a stall.
+
+    Faults it survives: a database too busy to open (a miss now, another try after
+    ``OPEN_RETRY_S``), a corrupt database (deleted and rebuilt, once per store), and a
+    directory deleted or replaced while open (noticed before the next write, reopened).
     """
 
-    def __init__(self, directory: Path, *, size_limit: int = 2**30, timeout: float = 0.1) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        size_limit: int = 2**30,
+        timeout: float = 0.1,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         if diskcache is None:
             raise StoreError("diskcache is not installed")
         self.directory = directory
         self._size_limit = size_limit
         self._timeout = timeout
+        self._clock = clock
         self._cache: Any = None
         self._open_lock = threading.Lock()
+        self._retry_open_at = float("-inf")
+        self._busy: BaseException | None = None
+        self._db_identity: tuple[int, int] | None = None
+        self._rebuilt = False
+
+    @property
+    def _db_path(self) -> Path:
+        return self.directory / str(diskcache.core.DBNAME)
 
     def _open(self) -> Any:
         cache = self._cache
@@ -194,20 +261,75 @@ class DiskStore:
             return cache
         with self._open_lock:
             if self._cache is None:
+                if self._clock() < self._retry_open_at:
+                    # Chained to the first failure, so the cache counts it as the same kind of warning.
+                    raise StoreError(f"cache in {self.directory} is busy; trying again shortly") from self._busy
                 prepare_directory(self.directory)
                 try:
-                    self._cache = diskcache.Cache(
-                        str(self.directory),
-                        timeout=self._timeout,
-                        disk=BytesOnlyDisk,
-                        size_limit=self._size_limit,
-                        eviction_policy="least-recently-stored",
-                        statistics=0,
-                        tag_index=0,
-                    )
+                    self._cache = self._connect()
                 except _BACKEND_ERRORS as exc:
+                    if _is_busy(exc):
+                        # A transient lock must not turn the cache off for the whole run.
+                        self._retry_open_at = self._clock() + OPEN_RETRY_S
+                        self._busy = exc
+                        raise StoreError(f"cannot open cache in {self.directory} now: {_describe(exc)}") from exc
+                    if _is_corrupt(exc) and self._rebuild():
+                        # A miss now (and a warning); the next call opens the fresh database.
+                        raise StoreError(
+                            f"cache in {self.directory} was corrupt and is rebuilt: {_describe(exc)}"
+                        ) from exc
                     raise StoreUnavailableError(f"cannot open cache in {self.directory}: {_describe(exc)}") from exc
+                self._db_identity = _identity(self._db_path)
             return self._cache
+
+    def _connect(self) -> Any:
+        return _BoundedCache(
+            str(self.directory),
+            timeout=self._timeout,
+            disk=BytesOnlyDisk,
+            size_limit=self._size_limit,
+            eviction_policy="least-recently-stored",
+            statistics=0,
+            tag_index=0,
+        )
+
+    def _rebuild(self) -> bool:
+        """Delete a corrupt database and its value files, once per store; whether it did.
+
+        A cache holds nothing that cannot be computed again, so starting afresh is the
+        repair. Only diskcache's own names are removed from the directory.
+        """
+        if self._rebuilt:
+            return False
+        self._rebuilt = True
+        self.close()
+        try:
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{self._db_path}{suffix}").unlink(missing_ok=True)
+            for child in self.directory.iterdir():
+                if child.is_dir() and not child.is_symlink() and re.fullmatch(r"[0-9a-f]{2}", child.name):
+                    shutil.rmtree(child, ignore_errors=True)
+        except OSError:
+            return False
+        return True
+
+    def _failure(self, action: str, exc: BaseException) -> StoreError:
+        """The ``StoreError`` for a failed operation; a corrupt database is rebuilt on the next call."""
+        if _is_corrupt(exc):
+            with self._open_lock:
+                if self._rebuild():
+                    return StoreError(f"cache {action} failed, database rebuilt: {_describe(exc)}")
+            return StoreUnavailableError(f"cache {action} failed: {_describe(exc)}")
+        return StoreError(f"cache {action} failed: {_describe(exc)}")
+
+    def _reopen_if_replaced(self) -> None:
+        """Close the database if its file was deleted or replaced since it was opened.
+
+        sqlite keeps writing into a deleted file, so after ``rm -rf`` of the cache
+        directory every later write would be lost; this check costs one ``stat`` per write.
+        """
+        if self._cache is not None and _identity(self._db_path) != self._db_identity:
+            self.close()
 
     def get(self, key: str) -> bytes | None:
         cache = self._open()
@@ -217,23 +339,24 @@ class DiskStore:
             self._discard(key)
             raise
         except _BACKEND_ERRORS as exc:
-            raise StoreError(f"cache read failed: {_describe(exc)}") from exc
+            raise self._failure("read", exc) from exc
 
     def set(self, key: str, value: bytes, expire: float | None) -> None:
+        self._reopen_if_replaced()
         cache = self._open()
         try:
             cache.set(key, value, expire=expire, retry=False)
         except UnsafeEntryError:
             raise
         except _BACKEND_ERRORS as exc:
-            raise StoreError(f"cache write failed: {_describe(exc)}") from exc
+            raise self._failure("write", exc) from exc
 
     def delete(self, key: str) -> None:
         cache = self._open()
         try:
             cache.delete(key, retry=False)
         except _BACKEND_ERRORS as exc:
-            raise StoreError(f"cache delete failed: {_describe(exc)}") from exc
+            raise self._failure("delete", exc) from exc
 
     def _discard(self, key: str) -> None:
         """Remove an entry that failed its checks, ignoring any failure to do so."""
@@ -241,31 +364,60 @@ class DiskStore:
             self.delete(key)
 
     def clear(self) -> int:
+        self._reopen_if_replaced()
         cache = self._open()
         try:
             return int(cache.clear(retry=True))
         except _BACKEND_ERRORS as exc:
-            raise StoreError(f"cache clear failed: {_describe(exc)}") from exc
+            raise self._failure("clear", exc) from exc
 
     def count(self) -> int:
         cache = self._open()
         try:
             return len(cache)
         except _BACKEND_ERRORS as exc:
-            raise StoreError(f"cache count failed: {_describe(exc)}") from exc
+            raise self._failure("count", exc) from exc
 
     def size_bytes(self) -> int:
         cache = self._open()
         try:
             return int(cache.volume())
         except _BACKEND_ERRORS as exc:
-            raise StoreError(f"cache size failed: {_describe(exc)}") from exc
+            raise self._failure("size", exc) from exc
 
     def close(self) -> None:
         cache, self._cache = self._cache, None
         if cache is not None:
             with contextlib.suppress(*_BACKEND_ERRORS):
                 cache.close()
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return info.st_dev, info.st_ino
+
+
+def _is_busy(exc: BaseException) -> bool:
+    if diskcache is not None and isinstance(exc, diskcache.Timeout):
+        return True
+    return isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc)
+
+
+_CORRUPT_CODES = (11, 26)  # SQLITE_CORRUPT, SQLITE_NOTADB
+
+
+def _is_corrupt(exc: BaseException) -> bool:
+    """Whether sqlite says the file is damaged or not a database at all."""
+    if not isinstance(exc, sqlite3.DatabaseError):
+        return False
+    code = getattr(exc, "sqlite_errorcode", None)  # Python 3.11+
+    if code is not None:
+        return code in _CORRUPT_CODES
+    message = str(exc)
+    return "malformed" in message or "not a database" in message
 
 
 def _describe(exc: BaseException) -> str:
