@@ -213,7 +213,7 @@ class ValidationCache:
             return None
         try:
             cache_key = self.key_for(file_path, dimension, **key_args)
-        except OSError:
+        except (OSError, ValueError):  # ValueError: a path with a NUL byte
             self._counters.misses += 1
             return None
         return self.lookup(cache_key.key, os.fspath(file_path))
@@ -231,7 +231,7 @@ class ValidationCache:
             return
         try:
             cache_key = self.key_for(file_path, dimension, **key_args)
-        except OSError:
+        except (OSError, ValueError):  # ValueError: a path with a NUL byte
             return
         self.store(cache_key.key, replace(result, file_path=os.fspath(file_path)), ttl)
 

@@ -22,7 +22,10 @@ from memo.keys import SCHEMA_VERSION
 from memo.results import Finding, ValidationResult
 
 _THIS_FILE = ""
-"""Stored in place of the validated file's own path, so entries are checkout-independent."""
+"""Stored in place of the validated file's own path, so entries are checkout-independent.
+
+A finding whose path really is ``""`` is stored as ``null``, so it comes back as ``""``.
+"""
 
 _encoder = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 _decode = json.JSONDecoder().decode
@@ -32,7 +35,7 @@ def encode_entry(key: str, result: ValidationResult, expires_at: float | None) -
     """The bytes stored for ``result`` under ``key``."""
     own = result.file_path
     rows = [
-        [_THIS_FILE if f.path == own else f.path, f.line, f.column, f.code, f.message, f.severity]
+        [_THIS_FILE if f.path == own else (f.path or None), f.line, f.column, f.code, f.message, f.severity]
         for f in result.findings
     ]
     envelope = [
@@ -58,7 +61,7 @@ def decode_entry(key: str, data: Any, file_path: str | None, now: float) -> Vali
         raise UnsafeEntryError(f"entry is a {type(data).__name__}, not bytes")
     try:
         schema, stored_key, expires_at, dimension, passed, error, duration_s, rows = _decode(data.decode())
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, RecursionError) as exc:  # RecursionError: a planted "[[[[...]]]]"
         raise UnsafeEntryError(f"entry is malformed: {exc}") from exc
     if schema != SCHEMA_VERSION or stored_key != key:
         raise UnsafeEntryError("entry belongs to another key or schema")
@@ -74,7 +77,7 @@ def decode_entry(key: str, data: Any, file_path: str | None, now: float) -> Vali
     own = file_path or ""
     try:
         findings = [
-            Finding(own if path == _THIS_FILE else path, line, column, code, message, severity)
+            Finding(own if path == _THIS_FILE else path or "", line, column, code, message, severity)
             for path, line, column, code, message, severity in rows
         ]
     except (ValueError, TypeError) as exc:

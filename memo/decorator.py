@@ -77,7 +77,12 @@ def plan_call(instance: Any, dimension: str) -> CallPlan | None:
         return None
     run_config = binding.config_hash
     if run_config is None:
-        run_config = config_hash(getattr(instance, "config", None))
+        try:
+            run_config = config_hash(getattr(instance, "config", None))
+        except (TypeError, ValueError) as exc:  # ConfigHashError is a TypeError
+            # The validator can still run; only its result has no key to be stored under.
+            cache._warn_once("config", f"{type(instance).__qualname__}'s config cannot be hashed: {exc}")
+            return None
     root = getattr(instance, "root", None) or binding.root
     key = key_string(relative_key_path(path, root), stamp.digest, run_config, dimension, validator_identity(instance))
     return CallPlan(binding, cache, path, stamp, key)

@@ -57,13 +57,20 @@ def hash_bytes(data: bytes) -> str:
     return f"{HASH_ALGORITHM}:{hasher.hexdigest()}"
 
 
+_O_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
+
+
 def hash_file(path: str | os.PathLike[str]) -> str:
     """Digest of a regular file's content, streamed in chunks.
 
     Raises ``OSError`` for anything that is not a regular file (a FIFO would block
     forever, a device has no end), or that cannot be read.
     """
-    with open(path, "rb") as handle:
+    if not stat.S_ISREG(os.stat(path).st_mode):
+        raise IsADirectoryError(f"not a regular file: {os.fspath(path)}")
+    # Opening a FIFO blocks until a writer appears; O_NONBLOCK makes the open return, so
+    # a file swapped for a FIFO after the stat above is refused below instead of hanging.
+    with open(os.open(path, os.O_RDONLY | _O_NONBLOCK), "rb") as handle:
         info = os.fstat(handle.fileno())
         if not stat.S_ISREG(info.st_mode):
             raise IsADirectoryError(f"not a regular file: {os.fspath(path)}")
@@ -122,14 +129,18 @@ class HashMemo:
         return self._read(path, info)
 
     def unchanged_since(self, path: str, stamp: FileStamp) -> bool:
-        """Whether the file still holds the bytes ``stamp`` was taken from.
+        """Whether the file still holds the bytes ``stamp`` was taken from, untouched since.
 
-        Cheap when the stamp is trusted and the stat signature still matches; otherwise
-        the file is read again and the digests compared.
+        Any change to the stat signature answers no. With it unchanged, a trusted stamp
+        answers yes at once; a racy one is read again and the digests compared.
         """
         try:
             info = os.stat(path)
-            if stamp.trusted and stat_signature(info) == stamp.signature:
+            if stat_signature(info) != stamp.signature:
+                # Written since, even if back to the same bytes: what the validator read in
+                # between may have been another version (A, then B, then A again).
+                return False
+            if stamp.trusted:
                 return True
             again = self._read(path, info)
         except OSError:
