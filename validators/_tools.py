@@ -1,0 +1,88 @@
+"""Find the external tools validators run, and their versions, once per process.
+
+A tool's version is part of every cache key of the validators that run it, so an
+upgrade invalidates their entries. Tools installed as Python packages in this
+interpreter are preferred (``python -m bandit``, ruff's own binary) over whatever is on
+PATH: a PATH entry may be a slow shim, or belong to another environment.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.metadata
+import importlib.util
+import platform
+import shutil
+import subprocess  # nosec B404 - runs only the tool's own --version, no shell
+import sys
+from dataclasses import dataclass
+
+_MODULE_TOOLS = frozenset({"bandit", "mypy"})
+_LIBRARY_TOOLS = frozenset({"radon"})
+
+
+@dataclass(frozen=True)
+class Tool:
+    """An installed tool: the command that starts it (empty for a library) and its version."""
+
+    name: str
+    argv: tuple[str, ...]
+    version: str
+
+    @property
+    def identity(self) -> str:
+        return f"{self.name} {self.version}"
+
+
+def _package_version(name: str) -> str | None:
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def _has_module(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def _version_from_cli(path: str) -> str:
+    try:
+        completed = subprocess.run(  # nosec B603 - fixed argv, no shell
+            [path, "--version"], capture_output=True, timeout=30, check=False
+        )
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    words = completed.stdout.decode("utf-8", "replace").split()
+    return words[1] if len(words) > 1 else "unknown"
+
+
+def _ruff() -> Tool | None:
+    version = _package_version("ruff")
+    if version is not None:
+        try:
+            from ruff.__main__ import find_ruff_bin  # type: ignore[import-untyped]
+
+            return Tool("ruff", (find_ruff_bin(),), version)
+        except (ImportError, FileNotFoundError):
+            pass
+    path = shutil.which("ruff")
+    return None if path is None else Tool("ruff", (path,), _version_from_cli(path))
+
+
+@functools.cache
+def find_tool(name: str) -> Tool | None:
+    """The installed tool called ``name``, or None if it is not installed."""
+    if name == "ruff":
+        return _ruff()
+    if name == "python":
+        return Tool("python", (sys.executable,), platform.python_version())
+    if name in _LIBRARY_TOOLS:
+        version = _package_version(name)
+        return Tool(name, (), version) if version is not None and _has_module(name) else None
+    if name in _MODULE_TOOLS and _has_module(name):
+        return Tool(name, (sys.executable, "-m", name), _package_version(name) or "unknown")
+    path = shutil.which(name)
+    return None if path is None else Tool(name, (path,), _version_from_cli(path))

@@ -1,0 +1,57 @@
+"""``complexity``: cyclomatic complexity of each function, measured by radon.
+
+One finding (code ``too-complex``, severity warning) per function or method whose
+complexity is above the limit, at the line and column of its ``def``. A file that does
+not parse gets one ``unparsable`` finding.
+
+Options (config section ``[complexity]``):
+
+- ``max_complexity``: the highest complexity allowed (default 10).
+- ``timeout``: seconds one batch may take in the worker pool (default 60).
+
+radon is pure Python, so it runs in the shared process pool, a batch of files per task.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import ClassVar
+
+from memo import ValidationResult, cached_validation
+from validators import _options, _pool, _tools, _workers
+from validators._batched import BatchedValidator
+from validators._outcome import Outcome
+from validators._tools import Tool
+
+DEFAULT_MAX_COMPLEXITY = 10
+
+
+class ComplexityValidator(BatchedValidator):
+    """radon's cyclomatic complexity against ``max_complexity``."""
+
+    dimension: ClassVar[str] = "complexity"
+    version: ClassVar[str] = "1"
+    tool: ClassVar[str] = "radon"
+    max_batch: ClassVar[int] = 256
+    min_chunk: ClassVar[int] = 8
+    max_chunks: ClassVar[int] = 2 * _pool.workers()
+
+    def cache_identity(self) -> str:
+        """radon's version and Python's: both decide how a file parses."""
+        python = _tools.find_tool("python")
+        return f"{super().cache_identity()} {python.identity if python else ''}".rstrip()
+
+    def settings(self) -> int:
+        limit = _options.integer(self.options(), self.dimension, "max_complexity", DEFAULT_MAX_COMPLEXITY)
+        assert limit is not None
+        return limit
+
+    @classmethod
+    async def check_chunk(
+        cls, tool: Tool, paths: Sequence[str], settings: int, timeout: float
+    ) -> Mapping[str, Outcome]:
+        return await _pool.run_in_pool(_workers.measure_complexity, (list(paths), settings), timeout)
+
+    @cached_validation(dimension="complexity")
+    async def validate(self) -> ValidationResult:
+        return await self.check()

@@ -1,0 +1,49 @@
+"""``syntax``: each Python file compiles, by this interpreter's own compiler.
+
+A full ``compile``, not only ``ast.parse``, so errors only the compiler sees ('return'
+outside a function, ``nonlocal`` at module level) are found too. Findings, each at its
+line and column: ``syntax-error``, ``indentation-error``, ``tab-error``,
+``encoding-error`` (bytes that are not valid in the file's declared encoding),
+``null-bytes`` (a binary file), and ``syntax-warning`` (severity warning: e.g. an invalid
+escape sequence). The Python version is part of the cache key: the grammar changes.
+
+Options (config section ``[syntax]``):
+
+- ``timeout``: seconds one batch may take in the worker pool (default 60).
+
+The work runs in the shared process pool, a batch of files per task, so a cold run uses
+every core.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import ClassVar
+
+from memo import ValidationResult, cached_validation
+from validators import _pool, _workers
+from validators._batched import BatchedValidator
+from validators._outcome import Outcome
+from validators._tools import Tool
+
+
+class SyntaxValidator(BatchedValidator):
+    """Compiles the file; one finding per syntax error or compiler warning."""
+
+    dimension: ClassVar[str] = "syntax"
+    version: ClassVar[str] = "1"
+    suffixes: ClassVar[tuple[str, ...]] = (".py", ".pyi")
+    tool: ClassVar[str] = "python"
+    max_batch: ClassVar[int] = 256
+    min_chunk: ClassVar[int] = 16
+    max_chunks: ClassVar[int] = 2 * _pool.workers()
+
+    @classmethod
+    async def check_chunk(
+        cls, tool: Tool, paths: Sequence[str], settings: object, timeout: float
+    ) -> Mapping[str, Outcome]:
+        return await _pool.run_in_pool(_workers.check_syntax, list(paths), timeout)
+
+    @cached_validation(dimension="syntax")
+    async def validate(self) -> ValidationResult:
+        return await self.check()
