@@ -85,14 +85,14 @@ def _complexity_of(path: str, max_complexity: int) -> Outcome:
     except (SyntaxError, ValueError, UnicodeError, RecursionError, MemoryError) as exc:
         message = f"cannot measure complexity: the file does not parse ({type(exc).__name__}: {exc})"
         return Outcome(((getattr(exc, "lineno", None) or 1, 1, "unparsable", message, "error"),))
+    # Methods are listed at top level as well as inside their class, so classes are
+    # skipped; closures are only inside their function.
     functions = []
-    pending = list(blocks)
+    pending = [block for block in blocks if not hasattr(block, "methods")]
     while pending:
         block = pending.pop()
-        pending.extend(getattr(block, "methods", ()))
+        functions.append(block)
         pending.extend(getattr(block, "closures", ()))
-        if not hasattr(block, "methods"):
-            functions.append(block)
     findings = [
         (
             block.lineno,

@@ -42,7 +42,7 @@ class ComplexityValidator(BatchedValidator):
         return f"{super().cache_identity()} {python.identity if python else ''}".rstrip()
 
     def settings(self) -> int:
-        limit = _options.integer(self.options(), self.dimension, "max_complexity", DEFAULT_MAX_COMPLEXITY)
+        limit = _options.integer(self.options(), self.dimension, "max_complexity", DEFAULT_MAX_COMPLEXITY, minimum=0)
         assert limit is not None
         return limit
 
