@@ -1,0 +1,39 @@
+"""The project-level types validator: mypy over a tree, findings at 1-based positions, never cached."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from memo import ValidationCache, bind_cache
+from validators import TypesValidator
+
+
+def write_project(root: Path) -> None:
+    (root / "pkg").mkdir(parents=True)
+    (root / "pkg" / "__init__.py").write_text("", encoding="utf-8")
+    (root / "pkg" / "ok.py").write_text("def double(x: int) -> int:\n    return 2 * x\n", encoding="utf-8")
+    (root / "pkg" / "bad.py").write_text("def name(x: int) -> str:\n    return x\n", encoding="utf-8")
+
+
+async def test_reports_a_type_error_at_its_place_and_runs_uncached(tmp_path: Path) -> None:
+    root = tmp_path / "project"
+    write_project(root)
+    config = {"types": {"paths": ["pkg"]}}
+    with bind_cache(ValidationCache(tmp_path / "cache")) as binding:
+        result = await TypesValidator(None, config, root=root).validate()
+        assert binding.cache is not None and binding.cache.stats()["sets"] == 0
+    assert result.error is None and not result.passed
+    assert [(f.path, f.line, f.column, f.code) for f in result.findings] == [
+        (str(root / "pkg" / "bad.py"), 2, 12, "return-value")
+    ]
+    assert result.file_path is None and not result.cached
+
+
+async def test_a_root_that_is_not_a_directory_is_an_error(tmp_path: Path) -> None:
+    result = await TypesValidator(None, root=tmp_path / "missing").validate()
+    assert result.error is not None and "is not a directory" in result.error
+
+
+async def test_a_mypy_usage_error_is_an_error_result(tmp_path: Path) -> None:
+    result = await TypesValidator(None, {"types": {"paths": ["nowhere"]}}, root=tmp_path).validate()
+    assert result.error is not None and result.error.startswith("mypy failed (exit status 2)")
