@@ -124,6 +124,15 @@ if diskcache is not None:
                 raise UnsafeEntryError(f"values are bytes, not {type(value).__name__}")
             return super().store(value, read, key=key)
 
+        def _write(self, full_path: str, iterator: Any, mode: str, encoding: str | None = None) -> Any:
+            try:
+                return super()._write(full_path, iterator, mode, encoding)
+            except OSError:
+                # A half-written value file (disk full) is never referenced: do not leak it.
+                with contextlib.suppress(OSError):
+                    os.remove(full_path)
+                raise
+
         def fetch(self, mode: int, filename: Any, value: Any, read: bool) -> Any:
             if mode not in (MODE_RAW, MODE_BINARY) or read:
                 raise UnsafeEntryError(f"refusing to read an entry stored in mode {mode}")
@@ -327,9 +336,11 @@ class DiskStore:
 
         sqlite keeps writing into a deleted file, so after ``rm -rf`` of the cache
         directory every later write would be lost; this check costs one ``stat`` per write.
+        The write at hand is skipped (and warned about); the next one reopens.
         """
         if self._cache is not None and _identity(self._db_path) != self._db_identity:
             self.close()
+            raise StoreError(f"cache database in {self.directory} was deleted or replaced; reopening it")
 
     def get(self, key: str) -> bytes | None:
         cache = self._open()

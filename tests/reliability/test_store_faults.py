@@ -1,0 +1,197 @@
+"""Store faults (corrupt file, deleted or read-only directory, disk full): correct results, a warning, recovery."""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import logging
+import os
+import random
+import shutil
+import stat
+from pathlib import Path
+from typing import Any
+
+import diskcache
+import pytest
+
+from memo import DiskStore, ValidationCache, bind_cache
+
+from ._support import as_unprivileged, fingerprint, fingerprint_validator, is_root, shared_tmp
+
+FILES = 12
+
+
+def _tree(root: Path, count: int = FILES) -> list[Path]:
+    root.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for index in range(count):
+        path = root / f"m{index}.py"
+        path.write_text(f"x = {index}\n")
+        paths.append(path)
+    return paths
+
+
+async def _run(cache_dir: Path, paths: list[Path], validator: Any) -> list[Any]:
+    with ValidationCache(cache_dir) as cache, bind_cache(cache):
+        return list(await asyncio.gather(*(validator(path).validate() for path in paths)))
+
+
+def _assert_correct(results: list[Any], paths: list[Path]) -> None:
+    assert [r.error for r in results] == [None] * len(paths)
+    assert [r.findings[0].message for r in results] == [fingerprint("fingerprint", p.read_bytes()) for p in paths]
+
+
+def _memo_warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [record.getMessage() for record in caplog.records if record.name == "memo"]
+
+
+def _random_bytes(db: Path) -> None:
+    db.write_bytes(random.Random(1).randbytes(db.stat().st_size))
+
+
+def _truncate_half(db: Path) -> None:
+    os.truncate(db, db.stat().st_size // 2)
+
+
+def _truncate_inside_header(db: Path) -> None:
+    os.truncate(db, 50)
+
+
+def _garbage_pages(db: Path) -> None:
+    data = bytearray(db.read_bytes())
+    data[100:] = random.Random(2).randbytes(len(data) - 100)
+    db.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("damage", [_random_bytes, _truncate_half, _truncate_inside_header, _garbage_pages])
+async def test_a_corrupt_database_costs_one_warning_and_is_rebuilt(
+    tmp_path: Path, damage: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    paths = _tree(tmp_path / "src")
+    cache_dir = tmp_path / "cache"
+    validator = fingerprint_validator()
+    _assert_correct(await _run(cache_dir, paths, validator), paths)
+    damage(cache_dir / "cache.db")
+    with caplog.at_level(logging.WARNING, logger="memo"):
+        after = await _run(cache_dir, paths, validator)
+    _assert_correct(after, paths)
+    warnings = _memo_warnings(caplog)
+    assert len(warnings) == 1 and "corrupt" in warnings[0] and "rebuilt" in warnings[0]
+    # Rebuilt, not switched off: the run after the repair is served from the cache.
+    served = await _run(cache_dir, paths, validator)
+    _assert_correct(served, paths)
+    assert sum(r.cached for r in served) >= FILES - 1  # the call that found the damage stored nothing
+
+
+async def test_a_cache_directory_deleted_mid_run_is_recreated_owner_only(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    paths = _tree(tmp_path / "src")
+    first, second = paths[: FILES // 2], paths[FILES // 2 :]
+    cache_dir = tmp_path / "cache"
+    validator = fingerprint_validator(padding=500)  # value files too: they must not recreate the directory
+    with ValidationCache(cache_dir) as cache, bind_cache(cache), caplog.at_level(logging.WARNING, logger="memo"):
+        _assert_correct([await validator(p).validate() for p in first], first)
+        shutil.rmtree(cache_dir)
+        _assert_correct([await validator(p).validate() for p in second], second)
+    assert stat.S_IMODE(cache_dir.stat().st_mode) == 0o700
+    assert len(_memo_warnings(caplog)) == 1
+    # Writes after the deletion went to the new database, not into the deleted file.
+    served = await _run(cache_dir, second, validator)
+    _assert_correct(served, second)
+    assert sum(r.cached for r in served) == len(second) - 1
+
+
+def _run_unprivileged(cache_dir: Path, paths: list[Path]) -> dict[str, Any]:
+    """In a child that is not root: one run, its results, warnings and whether entries were written."""
+    records: list[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record.getMessage())
+
+    logging.getLogger("memo").addHandler(Collect(logging.WARNING))
+    validator = fingerprint_validator()
+    results = asyncio.run(_run(cache_dir, paths, validator))
+    first_run_warnings = list(records)
+    again = asyncio.run(_run(cache_dir, paths, validator))
+    return {
+        "messages": [r.findings[0].message if r.findings else r.error for r in results + again],
+        "cached": sum(r.cached for r in again),
+        "warnings": first_run_warnings,
+    }
+
+
+@pytest.mark.parametrize("with_database", [False, True], ids=["empty", "existing-database"])
+def test_a_read_only_cache_directory_turns_caching_off_with_one_warning(with_database: bool) -> None:
+    with shared_tmp() as base:
+        paths = _tree(base / "src")
+        cache_dir = base / "cache"
+        if with_database:
+            asyncio.run(_run(cache_dir, paths, fingerprint_validator()))
+        else:
+            cache_dir.mkdir()
+        if is_root():
+            for path in [cache_dir, *cache_dir.rglob("*")]:
+                os.chown(path, 65534, 65534)
+        os.chmod(cache_dir, 0o500)
+        try:
+            outcome = as_unprivileged(lambda: _run_unprivileged(cache_dir, paths))
+        finally:
+            os.chmod(cache_dir, 0o700)
+        expected = [fingerprint("fingerprint", p.read_bytes()) for p in paths]
+    assert outcome["messages"] == expected * 2
+    assert outcome["cached"] == 0
+    assert len(outcome["warnings"]) == 1, outcome["warnings"]
+    assert "cannot prepare cache directory" in outcome["warnings"][0] or "cannot open cache" in outcome["warnings"][0]
+
+
+def _fill_then_fail(self: Any, full_path: str, iterator: Any, mode: str, encoding: str | None = None) -> int:
+    """Disk ``_write`` that writes part of the value and then finds the disk full."""
+    os.makedirs(os.path.dirname(full_path), exist_ok=True)
+    with open(full_path, mode) as out:
+        out.write(next(iter(iterator))[:100])
+    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), full_path)
+
+
+async def test_disk_full_writing_a_value_file_skips_the_write_and_leaks_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    paths = _tree(tmp_path / "src")
+    cache_dir = tmp_path / "cache"
+    validator = fingerprint_validator(padding=500)
+    monkeypatch.setattr(diskcache.Disk, "_write", _fill_then_fail)
+    with caplog.at_level(logging.WARNING, logger="memo"):
+        results = await _run(cache_dir, paths, validator)
+    _assert_correct(results, paths)
+    warnings = _memo_warnings(caplog)
+    assert len(warnings) == 1 and "no space left on device" in warnings[0]
+    assert list(cache_dir.rglob("*.val")) == []  # no half-written value file left behind
+    monkeypatch.undo()
+    await _run(cache_dir, paths, validator)
+    served = await _run(cache_dir, paths, validator)
+    assert all(r.cached for r in served)
+
+
+async def test_a_full_database_keeps_serving_what_it_holds(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    paths = _tree(tmp_path / "src", count=60)
+    cache_dir = tmp_path / "cache"
+    validator = fingerprint_validator()
+    store = DiskStore(cache_dir)
+    cache = ValidationCache(store=store)
+    # A real SQLITE_FULL: the connection may not grow the file past its current size.
+    raw = store._open()
+    (current,) = raw._sql("PRAGMA page_count").fetchone()
+    raw.reset("sqlite_max_page_count", current + 1, update=False)
+    with bind_cache(cache), caplog.at_level(logging.WARNING, logger="memo"):
+        results = [await validator(p).validate() for p in paths]
+        _assert_correct(results, paths)
+        stored = cache.stats()["entries"]
+        served = [await validator(p).validate() for p in paths]
+    _assert_correct(served, paths)
+    assert 0 < stored < len(paths)
+    assert sum(r.cached for r in served) == stored
+    warnings = _memo_warnings(caplog)
+    assert len(warnings) == 1 and "full" in warnings[0]
+    store.close()
