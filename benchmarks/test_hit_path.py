@@ -1,0 +1,111 @@
+"""2. The hit path: one cache hit through ``@cached_validation`` beside a bare diskcache get.
+
+Every side serves the same standard-library files from a warm cache, each in a loop on
+one event loop. memo's hit does more than the bare get (a ``stat``, a content-keyed
+key, a JSON decode into a ``ValidationResult``); the goal is at most 2x the bare get.
+Beside it, two caches a user might pick instead, through their own decorators: cashews
+on its disk backend and aiocache in memory. They key on the path alone (they know
+nothing of content), which only flatters them; the goal is for memo to be faster still.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any
+
+import diskcache
+from aiocache import Cache as AioCache
+from aiocache import cached as aio_cached
+from cashews import Cache as CashewsCache
+
+from benchmarks._harness import side_by_side
+from benchmarks._ratios import Ratio, median, paired_ratio
+from benchmarks._validator import CompileValidator, compile_check
+from benchmarks.conftest import Corpus, Sizes
+from memo import ValidationCache, ValidationResult, bind_cache, plan_call
+
+PASSES = 10
+"""Each round serves every file this many times, so a round lasts tens of milliseconds."""
+
+
+def test_hit_costs_at_most_twice_a_bare_diskcache_get(
+    benchmark: Any, stdlib_subset: Corpus, sizes: Sizes, tmp_path: Path, record: Callable[[Ratio], Ratio]
+) -> None:
+    loop = asyncio.new_event_loop()
+    cache = ValidationCache(tmp_path / "memo")
+    peers = CashewsCache()
+    peers.setup(f"disk://?directory={tmp_path / 'cashews'}&shards=0")
+
+    @peers(ttl="1d", key="compile:{path}")
+    async def cashews_check(path: str) -> ValidationResult:
+        return compile_check(path)
+
+    @aio_cached(ttl=86400, cache=AioCache.MEMORY, key_builder=lambda _fn, path: f"compile:{path}")
+    async def aiocache_check(path: str) -> ValidationResult:
+        return compile_check(path)
+
+    paths = [str(p) for p in stdlib_subset.files]
+    validators = [CompileValidator(p, root=stdlib_subset.root) for p in paths]
+    with bind_cache(cache, config={}, root=stdlib_subset.root):
+        keys = [plan.key for plan in (plan_call(v, "compile") for v in validators) if plan is not None]
+        assert len(keys) == len(paths)
+        bare = diskcache.Cache(str(tmp_path / "memo"))  # memo's own database, read with a plain Cache
+
+        def run(make: Callable[[], Coroutine[Any, Any, object]]) -> Callable[[], object]:
+            return lambda: loop.run_until_complete(make())
+
+        async def memo_hits() -> None:
+            for _ in range(PASSES):
+                for validator in validators:
+                    await validator.validate()
+
+        async def bare_gets() -> None:
+            get = bare.get
+            for _ in range(PASSES):
+                for key in keys:
+                    get(key)
+
+        async def cashews_hits() -> None:
+            for _ in range(PASSES):
+                for path in paths:
+                    await cashews_check(path)
+
+        async def aiocache_hits() -> None:
+            for _ in range(PASSES):
+                for path in paths:
+                    await aiocache_check(path)
+
+        async def fill() -> None:
+            await asyncio.gather(*(v.validate() for v in validators))
+
+        # Fill every cache, then prove what follows is hits only.
+        loop.run_until_complete(fill())
+        loop.run_until_complete(cashews_hits())
+        loop.run_until_complete(aiocache_hits())
+        filled = CompileValidator.calls
+        assert all(isinstance(bare.get(key), bytes) for key in keys)
+        times = side_by_side(
+            benchmark,
+            ("memo", run(memo_hits)),
+            {"bare_diskcache": run(bare_gets), "cashews_disk": run(cashews_hits), "aiocache_memory": run(aiocache_hits)},
+            rounds=sizes.hit_rounds,
+        )
+        assert CompileValidator.calls == filled, "a timed call missed the cache"
+        assert cache.stats()["hits"] >= len(paths) * PASSES * sizes.hit_rounds
+    bare.close()
+    cache.close()
+    loop.run_until_complete(peers.close())
+    loop.close()
+
+    hits = len(paths) * PASSES
+    per_hit = {side: median(values) / hits * 1e6 for side, values in times.items()}
+    detail = ", ".join(f"{side} {us:.1f} us" for side, us in per_hit.items())
+    benchmark.extra_info["per_hit_us"] = per_hit
+    record(Ratio("2", "hit: memo / bare diskcache get", paired_ratio(times["memo"], times["bare_diskcache"]),
+                 goal=2.0, guard=3.0, better="lower", detail=detail, sides=per_hit))
+    record(Ratio("2", "hit: memo / cashews (disk)", paired_ratio(times["memo"], times["cashews_disk"]),
+                 goal=1.0, guard=1.0, better="lower"))
+    record(Ratio("2", "hit: memo / aiocache (memory)", paired_ratio(times["memo"], times["aiocache_memory"]),
+                 goal=1.0, guard=1.5, better="lower"))
