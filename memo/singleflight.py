@@ -61,7 +61,14 @@ class SingleFlight(Generic[T]):
             return await asyncio.shield(flight.task), led
         except asyncio.CancelledError:
             if not flight.task.done() and flight.waiters == 1:
+                # The last caller has left. A call arriving from now on starts afresh rather
+                # than joining work being torn down (it would be cancelled through no fault
+                # of its own); and the work is allowed to unwind (kill its tool process)
+                # before the cancellation is reported, so nothing outlives its callers.
+                if flights.get(key) is flight:
+                    del flights[key]
                 flight.task.cancel()
+                await asyncio.wait((flight.task,))
             raise
         finally:
             flight.waiters -= 1
