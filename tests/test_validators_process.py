@@ -226,6 +226,25 @@ async def test_garbage_output_is_an_error_not_a_clean_pass(monkeypatch: pytest.M
     assert not result.passed
 
 
+async def test_malformed_tool_output_is_an_error_result_not_a_traceback(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    path = FIXTURES / "clean.py"
+    entry = f'{{"filename": "{path}", "location": {{"row": "first", "column": 1}}, "code": "X1", "message": "m"}}'
+    fake_tool(monkeypatch, tmp_path, "ruff", f"print({'[' + entry + ']'!r})\nraise SystemExit(1)\n")
+    result = await LintValidator(path).validate()
+    assert result.error is not None and result.error.startswith("lint failed: ValueError")
+
+
+async def test_output_about_a_file_it_was_not_given_is_an_error(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    entry = '{"filename": "/elsewhere/other.py", "location": {"row": 1, "column": 1}, "code": "X1", "message": "m"}'
+    fake_tool(monkeypatch, tmp_path, "ruff", f"print({'[' + entry + ']'!r})\nraise SystemExit(1)\n")
+    result = await LintValidator(FIXTURES / "clean.py").validate()
+    assert result.error is not None and "ruff reported a file it was not given" in result.error
+
+
 async def test_a_tool_that_cannot_start_gives_an_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     tool = _tools.Tool("ruff", (str(tmp_path / "no-such-binary"),), "1")
     monkeypatch.setattr(_tools, "find_tool", lambda name: tool)

@@ -126,8 +126,9 @@ class BatchedValidator(Validator):
         try:
             found = await cls.check_chunk(tool, paths, settings, timeout)
         except ToolError as exc:
-            failed = Outcome(error=str(exc))
-            return dict.fromkeys(paths, failed)
+            return dict.fromkeys(paths, Outcome(error=str(exc)))
+        except Exception as exc:  # the boundary: a result with error, never a traceback
+            return dict.fromkeys(paths, Outcome(error=f"{cls.dimension} failed: {type(exc).__name__}: {exc}"))
         return {path: found.get(path, CLEAN) for path in paths}
 
 

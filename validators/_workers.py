@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import importlib.util
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from validators._outcome import Outcome, RawFinding
 
@@ -69,9 +70,17 @@ def _syntax_of(path: str) -> Outcome:
     return Outcome(findings)
 
 
+def _guarded(check: Callable[..., Outcome], path: str, *args: Any) -> Outcome:
+    """``check(path, *args)``, with an unexpected exception as that file's error, not the batch's."""
+    try:
+        return check(path, *args)
+    except Exception as exc:  # one odd file must not fail its whole batch
+        return Outcome(error=f"{type(exc).__name__}: {exc}")
+
+
 def check_syntax(paths: Sequence[str]) -> dict[str, Outcome]:
     """For each path: does it compile? Findings for syntax errors and compiler warnings."""
-    return {path: _syntax_of(path) for path in paths}
+    return {path: _guarded(_syntax_of, path) for path in paths}
 
 
 def _complexity_of(path: str, max_complexity: int) -> Outcome:
@@ -111,4 +120,4 @@ def _complexity_of(path: str, max_complexity: int) -> Outcome:
 def measure_complexity(job: tuple[Sequence[str], int]) -> dict[str, Outcome]:
     """For each path: one finding per function whose cyclomatic complexity is over the limit."""
     paths, max_complexity = job
-    return {path: _complexity_of(path, max_complexity) for path in paths}
+    return {path: _guarded(_complexity_of, path, max_complexity) for path in paths}
