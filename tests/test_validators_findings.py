@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from memo import ValidationResult
-from validators import REGISTRY, DEFAULT_DIMENSIONS
+from validators import DEFAULT_DIMENSIONS, REGISTRY
 
 FIXTURES = Path(__file__).parent / "fixtures" / "validators"
 
