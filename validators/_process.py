@@ -97,8 +97,8 @@ async def run(
                 # Shielded so a second cancellation cannot leave the killed child unreaped.
                 with contextlib.suppress(asyncio.CancelledError, ProcessLookupError):
                     await asyncio.shield(process.wait())
-    assert process.returncode is not None
-    return Completed(process.returncode, stdout, stderr)
+    # communicate() returned, so the process has exited and been reaped.
+    return Completed(process.returncode if process.returncode is not None else -1, stdout, stderr)
 
 
 def describe_failure(name: str, completed: Completed) -> str:

@@ -13,7 +13,7 @@ import importlib.metadata
 import importlib.util
 import platform
 import shutil
-import subprocess  # nosec B404 - runs only the tool's own --version, no shell
+import subprocess  # nosec B404
 import sys
 from dataclasses import dataclass
 
@@ -50,7 +50,8 @@ def _has_module(name: str) -> bool:
 
 def _version_from_cli(path: str) -> str:
     try:
-        completed = subprocess.run(  # nosec B603 - fixed argv, no shell
+        # Only a tool found on PATH, asked for its --version: a fixed argv, no shell.
+        completed = subprocess.run(  # nosec B603
             [path, "--version"], capture_output=True, timeout=30, check=False
         )
     except (OSError, subprocess.SubprocessError):

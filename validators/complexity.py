@@ -43,8 +43,7 @@ class ComplexityValidator(BatchedValidator):
 
     def settings(self) -> int:
         limit = _options.integer(self.options(), self.dimension, "max_complexity", DEFAULT_MAX_COMPLEXITY, minimum=0)
-        assert limit is not None
-        return limit
+        return DEFAULT_MAX_COMPLEXITY if limit is None else limit
 
     @classmethod
     async def check_chunk(

@@ -5,6 +5,8 @@ Slow (seconds to minutes), so it is not in ``DEFAULT_DIMENSIONS``; enable it wit
 mypy runs with the tree as its working directory, so the project's own mypy
 configuration (``mypy.ini``, ``setup.cfg``, ``[tool.mypy]`` in ``pyproject.toml``)
 applies; the result is never cached, so that configuration need not be in any key.
+mypy keeps its own incremental cache (``.mypy_cache`` under the root, or its configured
+``cache_dir``), as it does when run by hand, so a second run is much faster.
 
 Findings carry mypy's error code (``return-value``, ``arg-type``, ...) at 1-based line
 and column; mypy's notes become severity ``info`` and do not fail the check.
