@@ -63,7 +63,7 @@ class RatioBook:
                 (r.item, r.name, _fmt(r.value), f"{sign} {_fmt(r.goal)}", f"{sign} {_fmt(r.guard)}", r.status, r.detail)
             )
         widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-        lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows]
+        lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows]
         lines.insert(1, "  ".join("-" * width for width in widths))
         return lines
 
