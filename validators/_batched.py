@@ -22,7 +22,7 @@ from memo import Batcher, Finding, ValidationResult
 from validators import _options, _tools
 from validators._options import OptionError
 from validators._outcome import CLEAN, Outcome
-from validators._process import ToolError
+from validators._process import ToolError, cores
 from validators.base import Validator
 
 _batchers: dict[tuple[type[Any], Hashable], Batcher[str, Outcome]] = {}
@@ -41,7 +41,7 @@ class BatchedValidator(Validator):
     """At most this many files per batch: beyond it a new batch starts at once."""
     min_chunk: ClassVar[int] = 32
     """A batch is split into parallel chunks of at least this many files."""
-    max_chunks: ClassVar[int] = os.cpu_count() or 1
+    max_chunks: ClassVar[int] = cores()
 
     def cache_identity(self) -> str:
         """The tool's name and version: upgrading the tool invalidates this validator's entries."""

@@ -20,7 +20,7 @@ from concurrent.futures.process import BrokenProcessPool
 from multiprocessing.context import BaseContext
 from typing import TypeVar
 
-from validators._process import ToolError
+from validators._process import ToolError, cores
 
 T = TypeVar("T")
 A = TypeVar("A")
@@ -33,7 +33,7 @@ _executor: ProcessPoolExecutor | None = None
 
 def workers() -> int:
     """How many worker processes the pool runs: one per core."""
-    return os.cpu_count() or 1
+    return cores()
 
 
 def _main_importable() -> bool:

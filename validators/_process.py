@@ -3,7 +3,7 @@
 Every tool process starts in its own session (process group). On timeout, on
 cancellation, or on any other way out of ``run``, the whole group is sent SIGKILL and
 the child is reaped, so no orphan outlives the validation that started it. At most
-``os.cpu_count()`` limited tool processes run at once per event loop: batches beyond
+``cores()`` limited tool processes run at once per event loop: batches beyond
 that wait their turn instead of thrashing two cores with a dozen interpreters.
 """
 
@@ -16,6 +16,13 @@ import signal
 import weakref
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
+
+
+def cores() -> int:
+    """How many CPUs this process may use (its affinity mask where the OS has one)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(len(os.sched_getaffinity(0)), 1)
+    return os.cpu_count() or 1  # pragma: no cover - macOS, Windows
 
 
 class ToolError(Exception):
@@ -42,7 +49,7 @@ async def _slot(limited: bool) -> AsyncIterator[None]:
     loop = asyncio.get_running_loop()
     semaphore = _slots.get(loop)
     if semaphore is None:
-        semaphore = _slots[loop] = asyncio.Semaphore(os.cpu_count() or 1)
+        semaphore = _slots[loop] = asyncio.Semaphore(cores())
     async with semaphore:
         yield
 
