@@ -350,3 +350,20 @@ async def test_an_edited_file_is_checked_again(spawned: Spawned, tmp_path: Path)
         again = await LintValidator(path).validate()
     assert not again.cached and again.passed
     assert len(spawned.processes) == 2
+
+
+# -- the process pool ------------------------------------------------------------------------
+
+
+@pytest.mark.skipif(not os.path.islink("/proc/self"), reason="needs Linux /proc")
+async def test_work_runs_in_another_process() -> None:
+    # /proc/self names the process that reads it.
+    worker_pid = int(await _pool.run_in_pool(os.readlink, "/proc/self", 60))
+    assert worker_pid != os.getpid()
+
+
+async def test_a_dead_worker_is_an_error_and_the_pool_recovers(tmp_path: Path) -> None:
+    with pytest.raises(_process.ToolError, match="worker process died"):
+        await _pool.run_in_pool(os._exit, 3, 60)
+    result = await SyntaxValidator(FIXTURES / "syntax_error.py").validate()
+    assert result.error is None and [f.code for f in result.findings] == ["syntax-error"]
