@@ -12,7 +12,7 @@ import json
 import platform
 import statistics
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -94,8 +94,8 @@ def _fmt(value: float) -> str:
     return f"{value:.2f}"
 
 
-def median(values: Sequence[float]) -> float:
-    return statistics.median(values)
+def median(values: Iterable[float]) -> float:
+    return statistics.median(list(values))
 
 
 def paired_ratio(numerator: Sequence[float], denominator: Sequence[float]) -> float:
