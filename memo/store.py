@@ -197,7 +197,10 @@ def check_directory_trust(directory: Path) -> str | None:
 
 
 def prepare_directory(directory: Path) -> None:
-    """Create ``directory`` owner-only with a CACHEDIR.TAG; ``StoreUnavailableError`` if untrusted."""
+    """Create ``directory`` owner-only with a CACHEDIR.TAG.
+
+    ``StoreUnavailableError`` if it is untrusted; ``StoreError`` if it cannot be made now.
+    """
     try:
         if not directory.exists():
             directory.parent.mkdir(parents=True, exist_ok=True)
@@ -214,7 +217,8 @@ def prepare_directory(directory: Path) -> None:
         if not tag.exists():
             tag.write_text(CACHEDIR_TAG, encoding="ascii")
     except OSError as exc:
-        raise StoreUnavailableError(f"cannot prepare cache directory {directory}: {exc}") from exc
+        # Not StoreUnavailableError: another process may be deleting and recreating it.
+        raise StoreError(f"cannot prepare cache directory {directory}: {exc}") from exc
 
 
 _BACKEND_ERRORS: tuple[type[BaseException], ...] = (OSError, sqlite3.Error, ValueError)
@@ -234,9 +238,10 @@ class DiskStore:
     short sqlite timeout, because a store call runs on the event loop and a busy
     database must cost a miss, not a stall.
 
-    Faults it survives: a database too busy to open (a miss now, another try after
-    ``OPEN_RETRY_S``), a corrupt database (deleted and rebuilt, once per store), and a
-    directory deleted or replaced while open (noticed before the next write, reopened).
+    Faults it survives: a database it cannot open now (locked, or its directory being
+    deleted: a miss, and another try after ``OPEN_RETRY_S``), a corrupt database (deleted
+    and rebuilt, once per store), and a directory deleted or replaced while open (noticed
+    before the next write, reopened).
     """
 
     def __init__(
@@ -256,7 +261,7 @@ class DiskStore:
         self._cache: Any = None
         self._open_lock = threading.Lock()
         self._retry_open_at = float("-inf")
-        self._busy: BaseException | None = None
+        self._open_error: BaseException | None = None
         self._db_identity: tuple[int, int] | None = None
         self._rebuilt = False
 
@@ -272,22 +277,26 @@ class DiskStore:
             if self._cache is None:
                 if self._clock() < self._retry_open_at:
                     # Chained to the first failure, so the cache counts it as the same kind of warning.
-                    raise StoreError(f"cache in {self.directory} is busy; trying again shortly") from self._busy
-                prepare_directory(self.directory)
+                    raise StoreError(f"cache in {self.directory} could not be opened; trying again shortly") from (
+                        self._open_error
+                    )
                 try:
+                    prepare_directory(self.directory)
                     self._cache = self._connect()
-                except _BACKEND_ERRORS as exc:
-                    if _is_busy(exc):
-                        # A transient lock must not turn the cache off for the whole run.
-                        self._retry_open_at = self._clock() + OPEN_RETRY_S
-                        self._busy = exc
-                        raise StoreError(f"cannot open cache in {self.directory} now: {_describe(exc)}") from exc
-                    if _is_corrupt(exc) and self._rebuild():
+                except StoreUnavailableError:
+                    raise  # untrusted: off for this run
+                except (StoreError, *_BACKEND_ERRORS) as exc:
+                    cause = exc.__cause__ if isinstance(exc, StoreError) and exc.__cause__ is not None else exc
+                    if _is_corrupt(cause) and self._rebuild():
                         # A miss now (and a warning); the next call opens the fresh database.
                         raise StoreError(
-                            f"cache in {self.directory} was corrupt and is rebuilt: {_describe(exc)}"
-                        ) from exc
-                    raise StoreUnavailableError(f"cannot open cache in {self.directory}: {_describe(exc)}") from exc
+                            f"cache in {self.directory} was corrupt and is rebuilt: {_describe(cause)}"
+                        ) from cause
+                    # Locked by another process, or deleted under us while we opened it: a miss
+                    # now and another try after OPEN_RETRY_S, never the cache off for the run.
+                    self._retry_open_at = self._clock() + OPEN_RETRY_S
+                    self._open_error = cause
+                    raise StoreError(f"cannot open cache in {self.directory} now: {_describe(cause)}") from cause
                 self._db_identity = _identity(self._db_path)
             return self._cache
 
@@ -324,6 +333,10 @@ class DiskStore:
 
     def _failure(self, action: str, exc: BaseException) -> StoreError:
         """The ``StoreError`` for a failed operation; a corrupt database is rebuilt on the next call."""
+        if self._cache is not None and (_identity(self._db_path) != self._db_identity or "no such table" in str(exc)):
+            # Deleted under us (reads of a deleted WAL fail with "disk I/O error"), or reconnected
+            # to a file another process had only just created: the next call opens afresh.
+            self.close()
         if _is_corrupt(exc):
             with self._open_lock:
                 if self._rebuild():
@@ -409,12 +422,6 @@ def _identity(path: Path) -> tuple[int, int] | None:
     except OSError:
         return None
     return info.st_dev, info.st_ino
-
-
-def _is_busy(exc: BaseException) -> bool:
-    if diskcache is not None and isinstance(exc, diskcache.Timeout):
-        return True
-    return isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc)
 
 
 _CORRUPT_CODES = (11, 26)  # SQLITE_CORRUPT, SQLITE_NOTADB
