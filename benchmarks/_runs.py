@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -70,9 +69,13 @@ def run_measured(argv: Sequence[str], env: dict[str, str] | None = None) -> Proc
 
 
 def memo_command() -> list[str]:
-    """``memo`` as installed, else ``python -m memo_cli`` from this checkout."""
-    found = shutil.which("memo")
-    return [found] if found else [sys.executable, "-m", "memo_cli"]
+    """The ``memo`` console script next to this interpreter, else ``python -m memo_cli``.
+
+    Not whatever ``memo`` is first on PATH: a version manager's shim there (pyenv's is a
+    shell script) would add its own start-up to every timing.
+    """
+    script = Path(sys.executable).with_name("memo")
+    return [str(script)] if script.is_file() else [sys.executable, "-m", "memo_cli"]
 
 
 def memo_run(root: Path, cache_dir: Path, output: Path, *extra: str) -> tuple[Process, dict[str, Any]]:

@@ -39,7 +39,7 @@ class Sizes:
     incremental_rounds: int
 
 
-QUICK = Sizes("quick", 150, False, 2, 15, 7, (1_000, 5_000), 2)
+QUICK = Sizes("quick", 150, False, 2, 15, 7, (1_000, 3_000), 2)
 FULL = Sizes("full", 300, True, 3, 30, 15, (1_000, 10_000, 100_000), 3)
 
 

@@ -1,0 +1,131 @@
+"""6 and 7. The whole ``memo run`` command, as a process, against its floor and against the bare tools.
+
+6. Warm: ``memo run`` over the corpus, every result cached, beside ``_floor.py`` (an
+   interpreter that stats every file and does one diskcache get per stored key: the
+   least a Python tool can do to answer "nothing changed"). Goal: within 2x.
+7. Cold: ``memo run`` on an empty cache beside the same tools run directly, one after
+   the other as a shell script would: ``ruff check``, ``ruff format --check``,
+   ``bandit -r`` and ``radon cc`` (the complexity tool). Only the dimensions with a
+   bare tool run (``syntax`` has none). Goal: no slower than 1.25x the bare tools.
+
+Quick form: the stdlib subset; full form: the whole standard library.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import diskcache
+import pytest
+
+from benchmarks._corpus import copy_stdlib, wait_out_racy_window
+from benchmarks._harness import side_by_side
+from benchmarks._ratios import Ratio, median, paired_ratio
+from benchmarks._runs import memo_run, run_measured
+from benchmarks.conftest import Corpus, Sizes
+
+FLOOR = Path(__file__).resolve().parent / "_floor.py"
+TOOL_DIMENSIONS = ("lint", "format", "security", "complexity")
+
+
+@pytest.fixture(scope="module")
+def corpus(stdlib_subset: Corpus, sizes: Sizes, tmp_path_factory: pytest.TempPathFactory) -> Corpus:
+    """The subset (quick form) or a private copy of the whole standard library (full form)."""
+    if not sizes.full_library_once:
+        return stdlib_subset
+    root = tmp_path_factory.mktemp("stdlib-whole")
+    files = copy_stdlib(root, None)
+    wait_out_racy_window(files)
+    return Corpus(root, files)
+
+
+def test_warm_memo_run_is_within_2x_of_stat_and_get_floor(
+    benchmark: Any, corpus: Corpus, sizes: Sizes, tmp_path: Path, record: Callable[[Ratio], Ratio]
+) -> None:
+    cache_dir = tmp_path / "cache"
+    cold, report = memo_run(corpus.root, cache_dir, tmp_path / "cold.json")
+    checks = report["summary"]["cache_misses"]
+    assert report["summary"]["errors"] == 0 and checks > 0
+    with diskcache.Cache(str(cache_dir)) as cache:
+        keys = list(cache.iterkeys())
+    assert len(keys) == checks
+    keys_file = tmp_path / "keys.txt"
+    keys_file.write_text("\n".join(keys), encoding="utf-8")
+    reports: list[dict[str, Any]] = []
+
+    def warm() -> None:
+        reports.append(memo_run(corpus.root, cache_dir, tmp_path / "warm.json")[1])
+
+    def floor() -> None:
+        done = run_measured([sys.executable, str(FLOOR), str(corpus.root), str(cache_dir), str(keys_file)])
+        assert done.returncode == 0, done.stderr.decode(errors="replace")
+
+    times = side_by_side(benchmark, ("memo_run", warm), {"floor": floor}, rounds=sizes.hit_rounds // 3)
+    assert all(r["summary"]["cache_hits"] == checks and r["summary"]["cache_misses"] == 0 for r in reports)
+    record(
+        Ratio(
+            "6",
+            f"warm `memo run` / stat+get floor, {len(corpus.files)} files",
+            paired_ratio(times["memo_run"], times["floor"]),
+            goal=2.0,
+            guard=6.0,
+            better="lower",
+            detail=f"{checks} checks; memo run {median(times['memo_run']):.2f} s, floor {median(times['floor']):.2f} s"
+            f" (cold fill {cold.seconds:.1f} s)",
+        )
+    )
+
+
+def _bare_tools(root: Path, report: Path) -> list[list[str]]:
+    tools = {name: shutil.which(name) for name in ("ruff", "bandit", "radon")}
+    missing = [name for name, found in tools.items() if found is None]
+    if missing:
+        pytest.skip(f"not installed: {', '.join(missing)}")
+    ruff, bandit, radon = tools["ruff"], tools["bandit"], tools["radon"]
+    assert ruff and bandit and radon
+    return [
+        [ruff, "check", "--isolated", "--no-cache", "--output-format", "json", str(root)],
+        [ruff, "format", "--check", "--isolated", "--no-cache", str(root)],
+        [bandit, "-r", "--format", "json", "--quiet", "--output", str(report), str(root)],
+        [radon, "cc", "--json", str(root)],
+    ]
+
+
+def test_cold_memo_run_is_no_slower_than_1_25x_the_bare_tools(
+    benchmark: Any, corpus: Corpus, sizes: Sizes, tmp_path: Path, record: Callable[[Ratio], Ratio]
+) -> None:
+    commands = _bare_tools(corpus.root, tmp_path / "bandit.json")
+    caches: list[Path] = []
+    reports: list[dict[str, Any]] = []
+
+    def cold() -> None:
+        caches.append(tmp_path / f"cache-{len(caches)}")
+        reports.append(
+            memo_run(corpus.root, caches[-1], tmp_path / "cold.json", "--dimension", ",".join(TOOL_DIMENSIONS))[1]
+        )
+
+    def bare() -> None:
+        for argv in commands:
+            done = run_measured(argv)
+            # ruff and bandit exit 1 when they find something; anything else is a failure.
+            assert done.returncode in (0, 1), f"{argv[0]}: {done.stderr.decode(errors='replace')[-500:]}"
+
+    rounds = 3 if sizes.full_library_once else 2
+    times = side_by_side(benchmark, ("memo_run_cold", cold), {"bare_tools": bare}, rounds=rounds)
+    assert all(r["summary"]["cache_hits"] == 0 and r["summary"]["errors"] == 0 for r in reports)
+    record(
+        Ratio(
+            "7",
+            f"cold `memo run` / bare tools in sequence, {len(corpus.files)} files",
+            paired_ratio(times["memo_run_cold"], times["bare_tools"]),
+            goal=1.25,
+            guard=2.0,
+            better="lower",
+            detail=f"{', '.join(TOOL_DIMENSIONS)}; memo run {median(times['memo_run_cold']):.1f} s, "
+            f"bare tools {median(times['bare_tools']):.1f} s",
+        )
+    )

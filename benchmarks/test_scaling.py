@@ -1,0 +1,88 @@
+"""5. Scaling: warm-run time per file and peak memory, over generated trees of small files.
+
+Trees of 1k and 5k files (quick form) or 1k, 10k and 100k (full form), a hundred
+modules to a directory, each validated cold once by the default validators. Then each
+round runs the warm orchestrator over every tree, one after the other, so the ratio
+of time per file (largest tree / smallest tree) is measured side by side; the goal is
+flat (linear total time). Peak memory is that of ``memo run`` as a process, warm, over
+the largest tree: the goal is under 300 MB at 100k files.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from benchmarks._corpus import generate_tree, wait_out_racy_window
+from benchmarks._harness import side_by_side
+from benchmarks._ratios import Ratio, median
+from benchmarks._runs import memo_run, orchestrate
+from benchmarks.conftest import Sizes
+from memo import ValidationCache
+from validators import DEFAULT_DIMENSIONS
+
+MEMORY_GOAL_MB = 300.0
+
+
+def test_warm_time_per_file_stays_flat_and_memory_bounded_as_the_tree_grows(
+    benchmark: Any, sizes: Sizes, tmp_path: Path, record: Callable[[Ratio], Ratio]
+) -> None:
+    trees: dict[int, Path] = {}
+    caches: dict[int, ValidationCache] = {}
+    for count in sizes.scaling:
+        trees[count] = tmp_path / f"tree-{count}"
+        files = generate_tree(trees[count], count)
+        caches[count] = ValidationCache(tmp_path / f"cache-{count}")
+        cold = orchestrate(trees[count], caches[count])
+        assert cold.errors == 0 and cold.files == count
+        wait_out_racy_window(files[-1:])
+
+    def warm(count: int) -> Callable[[], None]:
+        def run() -> None:
+            report = orchestrate(trees[count], caches[count])
+            assert report.hits == count * len(DEFAULT_DIMENSIONS)
+
+        return run
+
+    smallest, largest = min(sizes.scaling), max(sizes.scaling)
+    times = side_by_side(
+        benchmark,
+        (str(largest), warm(largest)),
+        {str(count): warm(count) for count in sizes.scaling if count != largest},
+        rounds=3,
+    )
+    for cache in caches.values():
+        cache.close()
+    per_file_us = {count: median(times[str(count)]) / count * 1e6 for count in sizes.scaling}
+    growth = median(
+        (big / largest) / (small / smallest)
+        for big, small in zip(times[str(largest)], times[str(smallest)], strict=True)
+    )
+    record(
+        Ratio(
+            "5",
+            f"warm time per file, {largest:,} / {smallest:,} files",
+            growth,
+            goal=1.25,
+            guard=2.0,
+            better="lower",
+            detail=", ".join(f"{count:,}: {us:.0f} us/file" for count, us in per_file_us.items())
+            + f" ({len(DEFAULT_DIMENSIONS)} checks per file)",
+            sides={str(count): us for count, us in per_file_us.items()},
+        )
+    )
+
+    process, report = memo_run(trees[largest], tmp_path / f"cache-{largest}", tmp_path / "report.json")
+    assert report["summary"]["cache_hits"] == largest * len(DEFAULT_DIMENSIONS)
+    record(
+        Ratio(
+            "5",
+            f"peak memory of warm `memo run`, {largest:,} files (MB)",
+            process.peak_mb,
+            goal=MEMORY_GOAL_MB,
+            guard=MEMORY_GOAL_MB,
+            better="lower",
+            detail=f"wall {process.seconds:.1f} s as a process",
+        )
+    )
