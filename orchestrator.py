@@ -37,7 +37,7 @@ DEFAULT_DIMENSIONS: tuple[str, ...] | None = None
 """The dimensions run when none are named; None means the registry's defaults."""
 
 DEFAULT_JOBS: int | None = None
-"""How many checks run at once when ``jobs`` is not given; None means ``32 * cpu``."""
+"""How many checks run at once when ``jobs`` is not given; None means ``64 * cpu``."""
 
 DEFAULT_CONFIG: dict[str, Any] = {}
 """The config used when none is given."""
@@ -67,9 +67,14 @@ SKIPPED_DIRS = frozenset(
         ".pytest_cache",
         ".hypothesis",
         ".benchmarks",
+        "site-packages",
+        "dist-packages",
     }
 )
-"""Directories never walked into outside git (and never taken from git's untracked files)."""
+"""Directories never walked into outside git (and never taken from git's untracked files).
+
+Installed third-party code (``site-packages``) is never the project's own.
+"""
 
 
 class OrchestratorError(ValueError):
@@ -149,12 +154,12 @@ def is_skipped(result: ValidationResult) -> bool:
 
 
 def default_jobs() -> int:
-    """``DEFAULT_JOBS``, else 32 per core.
+    """``DEFAULT_JOBS``, else 64 per core.
 
     Generous because most validators batch: calls waiting together share one tool
     process, so the concurrency limit is also the largest batch a tool is given.
     """
-    return DEFAULT_JOBS or 32 * (os.cpu_count() or 1)
+    return DEFAULT_JOBS or 64 * (os.cpu_count() or 1)
 
 
 # -- config -----------------------------------------------------------------------------------
@@ -283,8 +288,9 @@ def discover(
     """The files a run validates, sorted: git's view of the tree where there is one, else a walk.
 
     ``paths`` (files or directories, relative to ``root``) narrow the run; a file named
-    explicitly is taken even if git ignores it. ``include``/``exclude`` are gitignore-style
-    globs matched against paths relative to ``root``. Raises ``OrchestratorError`` for a
+    explicitly is taken even if git ignores it, and so is a directory git ignores whole.
+    ``include``/``exclude`` are gitignore-style globs matched against paths relative to
+    ``root``. Raises ``OrchestratorError`` for a
     path that does not exist or is neither a regular file nor a directory.
     """
     top = os.path.abspath(root)
@@ -309,8 +315,13 @@ def discover(
             for directory in directories:
                 found.update(dict.fromkeys(walk_files(directory)))
         else:
-            prefixes = tuple(directory.rstrip(os.sep) + os.sep for directory in directories)
-            found.update(dict.fromkeys(path for path in listed if path.startswith(prefixes)))
+            for directory in directories:
+                prefix = directory.rstrip(os.sep) + os.sep
+                inside = [path for path in listed if path.startswith(prefix)]
+                # Nothing from git: the directory is ignored as a whole (a tree inside
+                # another project's ignored build or install directory). It was named
+                # explicitly, so it is walked instead.
+                found.update(dict.fromkeys(inside or walk_files(directory)))
     include_spec, exclude_spec = _spec(include), _spec(exclude)
     selected = []
     for path in found:
@@ -390,10 +401,14 @@ class ValidationOrchestrator:
         checks = self._plan(files)
         results: list[ValidationResult | None] = [None] * len(checks)
         tracker = _Tracker(checks, self.progress)
-        queue = iter(checks)
         with memo.bind_cache(self.cache, config=self.validator_config, root=self.root):
-            workers = min(self.jobs, len(checks))
-            await asyncio.gather(*(self._worker(queue, results, tracker) for _ in range(workers)))
+            await asyncio.gather(
+                *(
+                    self._worker(queue, results, tracker)
+                    for queue, workers in self._lanes(checks)
+                    for _ in range(workers)
+                )
+            )
         done = [result for result in results if result is not None]
         return Report(
             results=done,
@@ -409,11 +424,7 @@ class ValidationOrchestrator:
         return asyncio.run(self.run(paths))
 
     def _plan(self, files: Sequence[Path]) -> list[_Check]:
-        """Project-level checks first (they are the slow ones), then per-file checks by dimension.
-
-        Grouped by dimension so the calls that wait together go to one validator and so
-        to one batch.
-        """
+        """Project-level checks first (they are the slow ones), then per-file checks by validator."""
         checks: list[_Check] = []
         for cls in self.validators:
             if not cls.per_file:
@@ -423,6 +434,19 @@ class ValidationOrchestrator:
                 for path in filter(cls.applies_to, files):
                     checks.append(_Check(len(checks), cls, path))
         return checks
+
+    def _lanes(self, checks: Sequence[_Check]) -> list[tuple[Iterator[_Check], int]]:
+        """One queue per validator, with its share of ``jobs`` workers.
+
+        Validators run side by side, so while one waits on its tool another keeps the
+        other core busy; and the checks of one validator that wait together are handed
+        to it together, so a batching validator gets batches of its share's size.
+        """
+        by_validator: dict[type[Validator], list[_Check]] = {}
+        for check in checks:
+            by_validator.setdefault(check.validator, []).append(check)
+        share = max(1, self.jobs // max(1, len(by_validator)))
+        return [(iter(lane), min(share, len(lane))) for lane in by_validator.values()]
 
     async def _worker(self, queue: Iterator[_Check], results: list[ValidationResult | None], tracker: _Tracker) -> None:
         for check in queue:
