@@ -23,7 +23,7 @@ import memo
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
+    import tomli as tomllib  # type: ignore[import-not-found,no-redef,unused-ignore]
 
 TEMPLATE = Path(__file__).with_name("orchestrator.py.j2")
 """The single source of ``orchestrator.py``; installed next to this module (see pyproject)."""
@@ -235,8 +235,12 @@ def _progress_bar(enabled: bool) -> Any:
 
 def _write(text: str, output: str | None) -> None:
     if output is None:
-        sys.stdout.write(text)
-        sys.stdout.flush()
+        try:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+        except BrokenPipeError:
+            # The reader left (``memo run | head``): not an error worth a traceback.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return
     try:
         Path(output).write_text(text, encoding="utf-8")

@@ -274,7 +274,7 @@ def _inside_pruned_dir(root: str, name: str, memo_: dict[str, bool]) -> bool:
     return False
 
 
-def _spec(patterns: Sequence[str]) -> pathspec.PathSpec | None:
+def _spec(patterns: Sequence[str]) -> pathspec.GitIgnoreSpec | None:
     return pathspec.GitIgnoreSpec.from_lines(patterns) if patterns else None
 
 
