@@ -285,3 +285,9 @@ def test_bad_config_is_rejected_with_a_clear_message(config: dict[str, Any], mes
 def test_bad_jobs_is_rejected() -> None:
     with pytest.raises(OrchestratorError, match="jobs"):
         ValidationOrchestrator(validators=[CountingValidator], jobs=0, use_cache=False)
+
+
+async def test_report_repr_is_its_summary_not_every_result(tmp_path: Path, cache: ValidationCache) -> None:
+    make_tree(tmp_path / "tree", count=50)
+    report = await ValidationOrchestrator(tmp_path / "tree", {}, [counting_validator_class()], cache).run()
+    assert repr(report) == "Report(files=51, dimensions=1, findings=1, hits=0, misses=51, errors=0, passed=False)"
