@@ -456,8 +456,12 @@ class ValidationOrchestrator:
         by_validator: dict[type[Validator], list[_Check]] = {}
         for check in checks:
             by_validator.setdefault(check.validator, []).append(check)
-        share = max(1, self.jobs // max(1, len(by_validator)))
-        return [(iter(lane), min(share, len(lane))) for lane in by_validator.values()]
+        if self.jobs < len(by_validator):
+            # Too few workers for a lane each: one queue, so never more than ``jobs`` at once.
+            return [(iter(checks), min(self.jobs, len(checks)))]
+        share, extra = divmod(self.jobs, max(1, len(by_validator)))
+        lanes = list(by_validator.values())
+        return [(iter(lane), min(share + (number < extra), len(lane))) for number, lane in enumerate(lanes)]
 
     async def _worker(self, queue: Iterator[_Check], results: list[ValidationResult | None], tracker: _Tracker) -> None:
         for check in queue:

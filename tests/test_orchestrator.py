@@ -228,8 +228,9 @@ async def test_progress_reports_every_check_and_file(tmp_path: Path, cache: Vali
     assert last.hits == len(files)
 
 
-async def test_bounded_concurrency_never_exceeds_jobs(tmp_path: Path) -> None:
-    gate, three_running = asyncio.Event(), asyncio.Event()
+@pytest.mark.parametrize(("jobs", "validators"), [(3, 1), (3, 2), (1, 3)])
+async def test_bounded_concurrency_never_exceeds_jobs(tmp_path: Path, jobs: int, validators: int) -> None:
+    gate, all_busy = asyncio.Event(), asyncio.Event()
     running = peak = 0
 
     class Gated(Validator):
@@ -239,22 +240,23 @@ async def test_bounded_concurrency_never_exceeds_jobs(tmp_path: Path) -> None:
             nonlocal running, peak
             running += 1
             peak = max(peak, running)
-            if running == 3:
-                three_running.set()
+            if running == jobs:
+                all_busy.set()
             await gate.wait()
             running -= 1
-            return ValidationResult("gated", passed=True, file_path=self.file_path)
+            return ValidationResult(self.dimension, passed=True, file_path=self.file_path)
 
+    lanes = [type(f"Gated{i}", (Gated,), {"dimension": f"gated{i}"}) for i in range(validators)]
     make_tree(tmp_path / "tree", count=9)
-    orchestrator = ValidationOrchestrator(tmp_path / "tree", {}, [Gated], jobs=3, use_cache=False)
+    orchestrator = ValidationOrchestrator(tmp_path / "tree", {}, lanes, jobs=jobs, use_cache=False)
     run = asyncio.create_task(orchestrator.run())
-    await three_running.wait()
-    for _ in range(10):  # give any worker beyond the third every chance to start
+    await all_busy.wait()
+    for _ in range(10):  # give any worker beyond the limit every chance to start
         await asyncio.sleep(0)
-    assert peak == 3
+    assert peak == jobs
     gate.set()
     report = await run
-    assert peak == 3 and len(report.results) == 10
+    assert peak == jobs and len(report.results) == 10 * validators
 
 
 def test_no_argument_orchestrator_uses_registry_defaults(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
