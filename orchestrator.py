@@ -37,7 +37,7 @@ DEFAULT_DIMENSIONS: tuple[str, ...] | None = None
 """The dimensions run when none are named; None means the registry's defaults."""
 
 DEFAULT_JOBS: int | None = None
-"""How many checks run at once when ``jobs`` is not given; None means ``64 * cpu``."""
+"""How many checks run at once when ``jobs`` is not given; None means ``256 * cpu``."""
 
 DEFAULT_CONFIG: dict[str, Any] = {}
 """The config used when none is given."""
@@ -165,12 +165,15 @@ def is_skipped(result: ValidationResult) -> bool:
 
 
 def default_jobs() -> int:
-    """``DEFAULT_JOBS``, else 64 per core.
+    """``DEFAULT_JOBS``, else 256 per core.
 
     Generous because most validators batch: calls waiting together share one tool
-    process, so the concurrency limit is also the largest batch a tool is given.
+    process, and each validator's share of ``jobs`` is the largest batch its tool is
+    given. On the standard library (1,789 files, five validators) 512 rather than 128
+    cut the cold run's CPU time by a sixth (fewer tool start-ups). A validator that
+    starts a process per call should bound itself.
     """
-    return DEFAULT_JOBS or 64 * (os.cpu_count() or 1)
+    return DEFAULT_JOBS or 256 * (os.cpu_count() or 1)
 
 
 # -- config -----------------------------------------------------------------------------------
