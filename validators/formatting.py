@@ -9,7 +9,7 @@ Options (config section ``[format]``):
 - ``target_version``: e.g. ``"py310"`` (``--target-version``).
 - ``timeout``: seconds one ruff process may run before it is killed (default 60).
 
-Like ``lint``, ruff runs ``--isolated`` so that only these (hashed) options apply.
+- ``project_config``: use the ruff config at the project root (default true), as ``lint`` does.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from memo import ValidationResult, cached_validation
 from validators import _options
 from validators._batched import BatchedValidator
 from validators._outcome import Outcome
-from validators._ruff import run_ruff
+from validators._ruff import config_args, config_identity, run_ruff
 from validators._tools import Tool
 
 FormatSettings = tuple[str, ...]
@@ -38,7 +38,7 @@ class FormatValidator(BatchedValidator):
 
     def settings(self) -> FormatSettings:
         options, dimension = self.options(), self.dimension
-        args: list[str] = []
+        args: list[str] = list(config_args(self.root, self._use_project_config()))
         line_length = _options.integer(options, dimension, "line_length", None)
         if line_length is not None:
             args.append(f"--line-length={line_length}")
@@ -46,6 +46,16 @@ class FormatValidator(BatchedValidator):
         if target is not None:
             args.append(f"--target-version={target}")
         return tuple(args)
+
+    def _use_project_config(self) -> bool:
+        try:
+            return _options.flag(self.options(), self.dimension, "project_config", True)
+        except _options.OptionError:
+            return True  # settings() reports the bad option as this file's result
+
+    def cache_identity(self) -> str:
+        """The ruff version and the project's ruff config: editing either invalidates entries."""
+        return f"{super().cache_identity()} {config_identity(self.root, self._use_project_config())}"
 
     @classmethod
     async def check_chunk(

@@ -9,9 +9,9 @@ Options (config section ``[lint]``):
 - ``target_version``: the Python version to lint for, e.g. ``"py310"`` (``--target-version``).
 - ``timeout``: seconds one ruff process may run before it is killed (default 60).
 
-ruff runs ``--isolated``: a ``pyproject.toml`` or ``ruff.toml`` in the tree is ignored,
-because only these options are part of the cache key; a setting read from a file memo
-does not hash could change the findings without changing the key.
+- ``project_config``: use the ruff config at the project root (default true); its
+  content is part of the cache key. These options override it. With false, or with no
+  config file, ruff runs ``--isolated``. Nested config files below the root are not read.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from memo import ValidationResult, cached_validation
 from validators import _options
 from validators._batched import BatchedValidator
 from validators._outcome import Outcome
-from validators._ruff import run_ruff
+from validators._ruff import config_args, config_identity, run_ruff
 from validators._tools import Tool
 
 LintSettings = tuple[str, ...]
@@ -41,7 +41,7 @@ class LintValidator(BatchedValidator):
     def settings(self) -> LintSettings:
         """The ruff arguments these options stand for (a hashable batch key)."""
         options, dimension = self.options(), self.dimension
-        args: list[str] = []
+        args: list[str] = list(config_args(self.root, self._use_project_config()))
         for name, flag in (("select", "--select"), ("extend_select", "--extend-select"), ("ignore", "--ignore")):
             codes = _options.string_list(options, dimension, name)
             if codes:
@@ -53,6 +53,16 @@ class LintValidator(BatchedValidator):
         if target is not None:
             args.append(f"--target-version={target}")
         return tuple(args)
+
+    def _use_project_config(self) -> bool:
+        try:
+            return _options.flag(self.options(), self.dimension, "project_config", True)
+        except _options.OptionError:
+            return True  # settings() reports the bad option as this file's result
+
+    def cache_identity(self) -> str:
+        """The ruff version and the project's ruff config: editing either invalidates entries."""
+        return f"{super().cache_identity()} {config_identity(self.root, self._use_project_config())}"
 
     @classmethod
     async def check_chunk(
