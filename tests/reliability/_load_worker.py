@@ -97,7 +97,7 @@ class Worker:
             elif roll < 0.94:
                 self.mutate()
                 self.ops["mutate"] += 1
-            elif roll < 0.9975:
+            elif roll < 0.99:
                 cache.invalidate_all()
                 self.ops["invalidate_all"] += 1
             else:

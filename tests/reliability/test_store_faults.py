@@ -195,3 +195,30 @@ async def test_a_full_database_keeps_serving_what_it_holds(tmp_path: Path, caplo
     warnings = _memo_warnings(caplog)
     assert len(warnings) == 1 and "full" in warnings[0]
     store.close()
+
+
+def test_a_directory_that_cannot_be_made_now_is_tried_again_later(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # As when another process is deleting the directory while this one opens it: the
+    # failure is a miss and a warning, not the cache turned off for the rest of the run.
+    from memo.store import OPEN_RETRY_S
+
+    blocker = tmp_path / "parent"
+    blocker.write_text("a file where the cache's parent directory should be")
+    now = [0.0]
+    cache = ValidationCache(store=DiskStore(blocker / "cache", clock=lambda: now[0]))
+    source = _tree(tmp_path / "src", count=1)[0]
+    key = cache.key_for(source, "fingerprint").key
+    result = fingerprint_validator()
+    with caplog.at_level(logging.WARNING, logger="memo"):
+        assert cache.lookup(key, None) is None
+        blocker.unlink()
+        assert cache.lookup(key, None) is None  # within the back-off: not tried again yet
+        now[0] += OPEN_RETRY_S
+        assert cache.available
+        assert cache.store(key, asyncio.run(result(source).validate()))
+        assert cache.lookup(key, str(source)) is not None
+    assert len(_memo_warnings(caplog)) == 1
+    assert stat.S_IMODE((blocker / "cache").stat().st_mode) == 0o700
+    cache.close()
