@@ -66,7 +66,12 @@ class Batcher(Generic[K, V]):
             values = await asyncio.shield(batch.task)
         except asyncio.CancelledError:
             if batch.waiters == 1 and not batch.task.done():
+                # As in single flight: later loads start a new batch rather than join this
+                # dying one, and the batch unwinds (kills its tool process) before the
+                # cancellation is reported, so no tool process outlives its callers.
+                self._close(loop, batch)
                 batch.task.cancel()
+                await asyncio.wait((batch.task,))
             raise
         finally:
             batch.waiters -= 1

@@ -226,6 +226,8 @@ if diskcache is not None:
     _BACKEND_ERRORS = (*_BACKEND_ERRORS, diskcache.Timeout)
 
 
+_OPEN_ERRORS: tuple[type[BaseException], ...] = (StoreError, *_BACKEND_ERRORS)
+
 OPEN_RETRY_S = 1.0
 """After the database was too busy to open, calls miss for this long before trying again."""
 
@@ -285,7 +287,7 @@ class DiskStore:
                     self._cache = self._connect()
                 except StoreUnavailableError:
                     raise  # untrusted: off for this run
-                except (StoreError, *_BACKEND_ERRORS) as exc:
+                except _OPEN_ERRORS as exc:
                     cause = exc.__cause__ if isinstance(exc, StoreError) and exc.__cause__ is not None else exc
                     if _is_corrupt(cause) and self._rebuild():
                         # A miss now (and a warning); the next call opens the fresh database.
