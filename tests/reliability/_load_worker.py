@@ -48,6 +48,7 @@ class Worker:
         self.version = 0
         self.validator = fingerprint_validator()
         self.max_stall = 0.0
+        self.slowest: dict[str, float] = {}
 
     def new_content(self) -> bytes:
         """A version of a file that no process ever wrote before, always ``WIDTH`` bytes long."""
@@ -88,6 +89,8 @@ class Worker:
 
     async def one(self, cache: ValidationCache) -> None:
         roll = self.rng.random()
+        before = dict(self.ops)
+        started = time.monotonic()
         try:
             if roll < 0.55:
                 await self.validate(cache)
@@ -105,6 +108,8 @@ class Worker:
                 self.ops["rmtree"] += 1
         except Exception as exc:
             self.escaped.append(f"{type(exc).__name__}: {exc}")
+        kind = next((k for k, v in self.ops.items() if before.get(k) != v), "failed")
+        self.slowest[kind] = max(self.slowest.get(kind, 0.0), round(time.monotonic() - started, 3))
 
     async def coroutine(self, cache: ValidationCache, count: int) -> None:
         for _ in range(count):
@@ -145,6 +150,7 @@ class Worker:
             "unavailable_reason": stats.get("reason"),
             "elapsed_s": round(elapsed, 3),
             "max_loop_stall_s": round(self.max_stall, 3),
+            "slowest_op_s": self.slowest,
         }
 
 

@@ -86,6 +86,7 @@ def test_processes_sharing_a_cache_never_read_a_wrong_result(tmp_path: Path) -> 
         bodies_run=sum(computed.values()),
         duplicate_computations_across_processes=sum(count - 1 for count in in_processes.values()),
         max_loop_stall_s=max(s["max_loop_stall_s"] for s in summaries),
+        slowest_op_s={k: max(s["slowest_op_s"].get(k, 0.0) for s in summaries) for k in operations},
         wrong=len(wrong),
         escaped=len(escaped),
     )
