@@ -9,6 +9,7 @@ where one was made, e.g. cold/warm >= 5x).
 from __future__ import annotations
 
 import json
+import os
 import platform
 import statistics
 import time
@@ -79,9 +80,9 @@ class RatioBook:
 
 
 def machine() -> str:
-    import os
-
-    return f"{platform.machine()}, {os.cpu_count()} cores, {platform.system()} {platform.release()}, " + (
+    """Architecture, cores, system and Python: what a reader needs to weigh the figures."""
+    return (
+        f"{platform.machine()}, {os.cpu_count()} cores, {platform.system()} {platform.release()}, "
         f"Python {platform.python_version()}"
     )
 
