@@ -1,0 +1,1 @@
+"""The benchmark suite: run with ``pytest benchmarks/`` (quick) or ``pytest benchmarks/ --memo-full``."""
