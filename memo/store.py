@@ -228,6 +228,9 @@ if diskcache is not None:
 
 _OPEN_ERRORS: tuple[type[BaseException], ...] = (StoreError, *_BACKEND_ERRORS)
 
+CLEAR_PATIENCE_S = 2.0
+"""How long ``clear`` keeps trying while other processes hold the database's write lock."""
+
 OPEN_RETRY_S = 1.0
 """After the database was too busy to open, calls miss for this long before trying again."""
 
@@ -390,12 +393,22 @@ class DiskStore:
             self.delete(key)
 
     def clear(self) -> int:
+        """Remove every entry, waiting up to ``CLEAR_PATIENCE_S`` for other processes' locks.
+
+        Not diskcache's ``clear(retry=True)``: it retries any error at ``BEGIN`` forever,
+        so a database moved or deleted under it would spin the event loop without end.
+        """
         self._reopen_if_replaced()
         cache = self._open()
-        try:
-            return int(cache.clear(retry=True))
-        except _BACKEND_ERRORS as exc:
-            raise self._failure("clear", exc) from exc
+        deadline = time.monotonic() + CLEAR_PATIENCE_S
+        while True:
+            try:
+                return int(cache.clear(retry=False))
+            except diskcache.Timeout as exc:
+                if time.monotonic() >= deadline:
+                    raise self._failure("clear", exc) from exc
+            except _BACKEND_ERRORS as exc:
+                raise self._failure("clear", exc) from exc
 
     def count(self) -> int:
         cache = self._open()

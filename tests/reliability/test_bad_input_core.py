@@ -126,15 +126,15 @@ async def test_a_file_changed_while_being_hashed_is_not_stored(tmp_path: Path, m
 
     path = tmp_path / "moving.py"
     path.write_text("x = 1\n")
-    real = memo.hashing.hash_file
+    real = memo.hashing._hash_open  # the one place a file's bytes are read
 
-    def hash_then_change(target: Any) -> str:
-        digest = real(target)
+    def hash_then_change(target: Any) -> Any:
+        taken = real(target)
         with open(target, "a", encoding="utf-8") as out:
             out.write("y = 2\n")  # a save lands while the digest is being taken
-        return digest
+        return taken
 
-    monkeypatch.setattr(memo.hashing, "hash_file", hash_then_change)
+    monkeypatch.setattr(memo.hashing, "_hash_open", hash_then_change)
     validator = fingerprint_validator()
     with ValidationCache(tmp_path / "cache") as cache, bind_cache(cache):
         result = await validator(path).validate()

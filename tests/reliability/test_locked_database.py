@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from memo import DiskStore, StoreError, ValidationCache, bind_cache
+from memo import DiskStore, StoreError, ValidationCache, ValidationResult, bind_cache
 from memo.store import OPEN_RETRY_S
 
 from ._support import fingerprint, fingerprint_validator, write_lock_held
@@ -99,3 +99,21 @@ async def test_writes_while_another_process_holds_the_lock_are_skipped_not_fatal
     assert [r.findings[0].message for r in again] == [r.findings[0].message for r in results]
     assert sum(validator.runs.values()) == 1 + 19 + 19  # the 19 skipped writes are computed again
     assert cache.stats()["entries"] == 20
+
+
+def test_invalidate_all_under_another_process_lock_gives_up_instead_of_spinning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # diskcache's clear(retry=True) would retry until the lock is released: here, never.
+    import memo.store
+
+    monkeypatch.setattr(memo.store, "CLEAR_PATIENCE_S", 0.2)
+    source = tmp_path / "a.py"
+    source.write_text("x = 1\n")
+    with ValidationCache(tmp_path / "cache", timeout=TIMEOUT) as cache:
+        cache.set(source, "lint", ValidationResult("lint", True, file_path=str(source)))
+        with write_lock_held(tmp_path / "cache" / "cache.db"), caplog.at_level(logging.WARNING, logger="memo"):
+            assert cache.invalidate_all() == 0
+        assert cache.available
+        assert len([r for r in caplog.records if r.name == "memo"]) == 1
+        assert cache.invalidate_all() == 1

@@ -20,6 +20,8 @@ from ._support import HERE, PROJECT, fingerprint, fingerprint_validator, record_
 
 PROCESSES = max(4, round(4 * math.sqrt(max(float(scaled(100)) / 100, 1))))
 COROUTINES = 8
+WORKER_TIMEOUT = 300 * max(1.0, float(scaled(100)) / 100)
+"""A hung worker fails the test instead of stalling CI (a normal one takes seconds)."""
 
 
 @pytest.mark.stress
@@ -43,7 +45,12 @@ def test_processes_sharing_a_cache_never_read_a_wrong_result(tmp_path: Path) -> 
     ]
     summaries = []
     for worker in workers:
-        out, err = worker.communicate()
+        try:
+            out, err = worker.communicate(timeout=WORKER_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            for each in workers:
+                each.kill()
+            pytest.fail(f"a worker hung for {WORKER_TIMEOUT} s (killed): {worker.args}")
         assert worker.returncode == 0, err[-2000:]
         summaries.append(json.loads(out.strip().splitlines()[-1]))
 
