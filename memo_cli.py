@@ -13,10 +13,10 @@ import json
 import os
 import pprint
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import ModuleType
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TextIO
 
 import memo
 
@@ -248,6 +248,22 @@ def _write(text: str, output: str | None) -> None:
         raise UsageError(f"cannot write {output}: {_one_line(exc)}") from None
 
 
+def _stream(write: Callable[[TextIO], None], output: str | None) -> None:
+    """``_write`` for a report written piece by piece, so it is never one string in memory."""
+    if output is None:
+        try:
+            write(sys.stdout)
+            sys.stdout.flush()
+        except BrokenPipeError:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return
+    try:
+        with open(output, "w", encoding="utf-8") as out:
+            write(out)
+    except OSError as exc:
+        raise UsageError(f"cannot write {output}: {_one_line(exc)}") from None
+
+
 def _run(args: argparse.Namespace, module: ModuleType) -> int:
     import memo_report
 
@@ -285,6 +301,8 @@ def _run(args: argparse.Namespace, module: ModuleType) -> int:
         orchestrator.close()
     if args.format == "text":
         _write(memo_report.to_text(report), args.output)
+    elif args.format == "json":
+        _stream(lambda out: memo_report.write_json(report, out), args.output)
     else:
         _write(memo_report.FORMATTERS[args.format](report), args.output)
     return 0 if report.passed else 1

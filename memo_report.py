@@ -6,12 +6,13 @@ they are spelled out here, once, rather than derived from attribute names.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 from collections import defaultdict
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 from urllib.parse import quote
 
 import memo
@@ -34,14 +35,33 @@ def _sorted(results: Iterable[ValidationResult]) -> list[ValidationResult]:
 
 # -- JSON ---------------------------------------------------------------------------------
 
+_compact = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": ")).encode
+"""Without ``indent`` json uses its C encoder; with ``indent=2`` it falls back to pure Python."""
+
+
+def write_json(report: Report, out: TextIO) -> None:
+    """``to_json``, written to ``out`` one result at a time.
+
+    A warm run over a large tree has hundreds of thousands of results: building one dict
+    per result and then one string of the whole document doubled the run's peak memory,
+    and ``indent=2`` forced the pure-Python encoder. The summary stays indented; each
+    result is one line, encoded by the C encoder, so the file still reads line by line.
+    """
+    summary = json.dumps(report.summary(), indent=2, ensure_ascii=False).replace("\n", "\n  ")
+    out.write(f'{{\n  "summary": {summary},\n  "results": [')
+    separator = "\n    "
+    for result in _sorted(report.results):
+        out.write(separator)
+        out.write(_compact(result.to_dict()))
+        separator = ",\n    "
+    out.write("\n  ]\n}\n" if separator != "\n    " else "]\n}\n")
+
 
 def to_json(report: Report) -> str:
     """One JSON document: ``summary`` (the counts) and ``results`` (every result, dataclass field names)."""
-    document = {
-        "summary": report.summary(),
-        "results": [result.to_dict() for result in _sorted(report.results)],
-    }
-    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    out = io.StringIO()
+    write_json(report, out)
+    return out.getvalue()
 
 
 # -- text ---------------------------------------------------------------------------------

@@ -33,9 +33,11 @@ class Validator:
         config: Mapping[str, Any] | None = None,
         root: Path | str | None = None,
     ) -> None:
-        self.file_path: Path | None = None if file_path is None else Path(file_path)
+        # One validator is built per check: reuse the caller's Path objects rather than
+        # parsing the same path again for every dimension.
+        self.file_path: Path | None = _as_path(file_path)
         self.config: dict[str, Any] = dict(config or {})
-        self.root: Path | None = None if root is None else Path(root)
+        self.root: Path | None = _as_path(root)
 
     @classmethod
     def applies_to(cls, path: Path) -> bool:
@@ -52,3 +54,7 @@ class Validator:
 
     def __repr__(self) -> str:
         return f"{type(self).__qualname__}({self.file_path!s})"
+
+
+def _as_path(path: Path | str | None) -> Path | None:
+    return path if path is None or isinstance(path, Path) else Path(path)
