@@ -67,21 +67,32 @@ def hash_file(path: str | os.PathLike[str]) -> str:
     Raises ``OSError`` for anything that is not a regular file (a FIFO would block
     forever, a device has no end), or that cannot be read.
     """
-    if not stat.S_ISREG(os.stat(path).st_mode):
-        raise IsADirectoryError(f"not a regular file: {os.fspath(path)}")
+    return _hash_open(path)[0]
+
+
+def _hash_open(path: str | os.PathLike[str]) -> tuple[str, os.stat_result, os.stat_result]:
+    """The file's digest with its ``fstat`` before and after the read, from one open.
+
+    One descriptor serves the type check, the read and both signatures, so hashing costs
+    the same system calls as a bare read loop plus two ``fstat``s.
+    """
     # Opening a FIFO blocks until a writer appears; O_NONBLOCK makes the open return, so
-    # a file swapped for a FIFO after the stat above is refused below instead of hanging.
-    with open(os.open(path, os.O_RDONLY | _O_NONBLOCK), "rb", buffering=0) as handle:
-        info = os.fstat(handle.fileno())
-        if not stat.S_ISREG(info.st_mode):
+    # a FIFO (or a file swapped for one) is refused below instead of hanging.
+    fd = os.open(path, os.O_RDONLY | _O_NONBLOCK)
+    try:
+        before = os.fstat(fd)
+        if not stat.S_ISREG(before.st_mode):
             raise IsADirectoryError(f"not a regular file: {os.fspath(path)}")
         # Reads sized to the file rather than a fixed 1 MiB: each read allocates what it
         # asks for, and a 1 MiB allocation per small file halved hashing throughput.
-        size = min(CHUNK_SIZE, max(info.st_size + 1, _MIN_READ))
+        size = min(CHUNK_SIZE, max(before.st_size + 1, _MIN_READ))
         hasher = _new_hasher()
-        while chunk := handle.read(size):
+        while chunk := os.read(fd, size):
             hasher.update(chunk)
-    return f"{HASH_ALGORITHM}:{hasher.hexdigest()}"
+        after = os.fstat(fd)
+    finally:
+        os.close(fd)
+    return f"{HASH_ALGORITHM}:{hasher.hexdigest()}", before, after
 
 
 StatSignature = tuple[int, int, int, int, int]
@@ -92,7 +103,7 @@ def stat_signature(info: os.stat_result) -> StatSignature:
     return (info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino, info.st_dev)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FileStamp:
     """A file's digest together with the stat signature it was taken under."""
 
@@ -151,11 +162,10 @@ class HashMemo:
             return False
         return again.steady and again.digest == stamp.digest
 
-    def _read(self, path: str, before: os.stat_result) -> FileStamp:
-        if not stat.S_ISREG(before.st_mode):
+    def _read(self, path: str, seen: os.stat_result) -> FileStamp:
+        if not stat.S_ISREG(seen.st_mode):
             raise IsADirectoryError(f"not a regular file: {path}")
-        digest = hash_file(path)
-        after = os.stat(path)
+        digest, before, after = _hash_open(path)
         signature = stat_signature(after)
         changed_at = max(after.st_mtime_ns, after.st_ctime_ns)
         steady = stat_signature(before) == signature

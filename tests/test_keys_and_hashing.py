@@ -134,8 +134,8 @@ def test_hash_memo_reads_a_settled_file_once(tmp_path: Path, monkeypatch: pytest
     old = 1_600_000_000_000_000_000
     os.utime(source, ns=(old, old))
     reads: list[str] = []
-    real = memo.hashing.hash_file
-    monkeypatch.setattr(memo.hashing, "hash_file", lambda path: reads.append(path) or real(path))
+    real = memo.hashing._hash_open  # the one place a file's bytes are read
+    monkeypatch.setattr(memo.hashing, "_hash_open", lambda path: reads.append(path) or real(path))
     # ctime cannot be set back, so the clock is moved forward past the racy window instead.
     hashes = HashMemo(clock_ns=lambda: os.stat(source).st_ctime_ns + 10**10)
     stamps = [hashes.stamp(str(source)) for _ in range(5)]
@@ -150,8 +150,8 @@ def test_hash_memo_reads_a_settled_file_once(tmp_path: Path, monkeypatch: pytest
 def test_hash_memo_rereads_a_recently_changed_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     source = write(tmp_path / "a.py", "x = 1\n")
     reads: list[str] = []
-    real = memo.hashing.hash_file
-    monkeypatch.setattr(memo.hashing, "hash_file", lambda path: reads.append(path) or real(path))
+    real = memo.hashing._hash_open  # the one place a file's bytes are read
+    monkeypatch.setattr(memo.hashing, "_hash_open", lambda path: reads.append(path) or real(path))
     hashes = HashMemo(clock_ns=lambda: os.stat(source).st_ctime_ns)  # "now" is the change itself
     hashes.stamp(str(source))
     hashes.stamp(str(source))
