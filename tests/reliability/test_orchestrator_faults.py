@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -171,6 +172,16 @@ def _alive(pid: int) -> bool:
         return False
 
 
+def _exits_within(pid: int, seconds: float) -> bool:
+    """Whether ``pid`` is gone now or within ``seconds`` (a bound for a hang, not a synchronisation)."""
+    deadline = time.monotonic() + seconds
+    while _alive(pid):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
 @pytest.mark.skipif(not os.path.isdir("/proc"), reason="reads the process table from /proc")
 async def test_cancelling_a_run_leaves_no_tool_process_and_a_rerun_is_right(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -197,7 +208,8 @@ async def test_cancelling_a_run_leaves_no_tool_process_and_a_rerun_is_right(
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
-        assert spawned and [pid for pid in spawned if _alive(pid)] == []
+        # An orphan would live on; a killed process may still be exiting (see the report).
+        assert spawned and [pid for pid in spawned if not _exits_within(pid, 5.0)] == []
         assert run.cache is not None and run.cache.flights.in_flight() == 0
         rerun = await asyncio.wait_for(run.run(), RUN_TIMEOUT)
     monkeypatch.undo()
