@@ -10,6 +10,16 @@ import pytest
 from memo import reset_default_cache
 
 
+TEST_TIMEOUT_S = 300
+"""No single test should come near this; a hang fails with a traceback instead of stalling CI."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.get_closest_marker("timeout") is None:
+            item.add_marker(pytest.mark.timeout(TEST_TIMEOUT_S))
+
+
 @pytest.fixture(autouse=True)
 def _isolated_default_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("VALIDATION_CACHE_DIR", str(tmp_path / "default-cache"))
