@@ -353,8 +353,10 @@ def discover(
 # -- the orchestrator ---------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Check:
+    """One validator on one file; a run plans one per pair, so slotted to stay small."""
+
     index: int
     validator: type[Validator]
     file_path: Path | None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -66,6 +67,10 @@ class ValidationResult:
     def __post_init__(self) -> None:
         if isinstance(self.file_path, Path):
             self.file_path = str(self.file_path)
+        if type(self.dimension) is str:
+            # A warm run decodes a fresh copy of the dimension's name for every result;
+            # interned, hundreds of thousands of results share a handful of strings.
+            self.dimension = sys.intern(self.dimension)
 
     def to_dict(self) -> dict[str, Any]:
         return {
