@@ -16,6 +16,7 @@ does what ``memo run`` does, with the defaults rendered below.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import stat
 import subprocess  # nosec B404 - runs only git ls-files, with a fixed argv and no shell
@@ -362,6 +363,28 @@ class _Check:
     file_path: Path | None
 
 
+@dataclass
+class _Lane:
+    """One validator's checks, made one at a time as workers take them.
+
+    Planned as lists of paths rather than of checks: a warm run over a large tree holds
+    little more than its results, not a check object per result as well.
+    """
+
+    validator: type[Validator]
+    segments: list[tuple[int, Sequence[Path | None]]]
+    """``(index of the first check, paths)``: more than one when a validator is listed twice."""
+
+    def __len__(self) -> int:
+        return sum(len(paths) for _, paths in self.segments)
+
+    def __iter__(self) -> Iterator[_Check]:
+        cls = self.validator
+        for start, paths in self.segments:
+            for index, path in enumerate(paths, start):
+                yield _Check(index, cls, path)
+
+
 class ValidationOrchestrator:
     """Runs validators over the files under ``root`` and reports; see the module docstring.
 
@@ -415,14 +438,14 @@ class ValidationOrchestrator:
             include=self.config.get("include", ()),
             exclude=self.config.get("exclude", ()),
         )
-        checks = self._plan(files)
-        results: list[ValidationResult | None] = [None] * len(checks)
-        tracker = _Tracker(checks, self.progress)
+        lanes = self._plan(files)
+        tracker = _Tracker(lanes, self.progress)
+        results: list[ValidationResult | None] = [None] * tracker.checks_total
         with memo.bind_cache(self.cache, config=self.validator_config, root=self.root):
             await asyncio.gather(
                 *(
                     self._worker(queue, results, tracker)
-                    for queue, workers in self._lanes(checks)
+                    for queue, workers in self._queues(lanes, tracker.checks_total)
                     for _ in range(workers)
                 )
             )
@@ -440,33 +463,33 @@ class ValidationOrchestrator:
         """``run`` in a fresh event loop, for callers that are not async."""
         return asyncio.run(self.run(paths))
 
-    def _plan(self, files: Sequence[Path]) -> list[_Check]:
-        """Project-level checks first (they are the slow ones), then per-file checks by validator."""
-        checks: list[_Check] = []
-        for cls in self.validators:
-            if not cls.per_file:
-                checks.append(_Check(len(checks), cls, None))
-        for cls in self.validators:
-            if cls.per_file:
-                for path in filter(cls.applies_to, files):
-                    checks.append(_Check(len(checks), cls, path))
-        return checks
+    def _plan(self, files: Sequence[Path]) -> list[_Lane]:
+        """One lane per validator: project-level checks first (they are the slow ones), then per-file checks.
 
-    def _lanes(self, checks: Sequence[_Check]) -> list[tuple[Iterator[_Check], int]]:
+        A check's index (its place in the report) counts through them in that order.
+        """
+        lanes: dict[type[Validator], _Lane] = {}
+        planned = 0
+        for project_level in (True, False):
+            for cls in self.validators:
+                if cls.per_file == project_level:
+                    continue
+                paths: Sequence[Path | None] = [None] if project_level else list(filter(cls.applies_to, files))
+                lanes.setdefault(cls, _Lane(cls, [])).segments.append((planned, paths))
+                planned += len(paths)
+        return [lane for lane in lanes.values() if len(lane)]
+
+    def _queues(self, lanes: Sequence[_Lane], total: int) -> list[tuple[Iterator[_Check], int]]:
         """One queue per validator, with its share of ``jobs`` workers.
 
         Validators run side by side, so while one waits on its tool another keeps the
         other core busy; and the checks of one validator that wait together are handed
         to it together, so a batching validator gets batches of its share's size.
         """
-        by_validator: dict[type[Validator], list[_Check]] = {}
-        for check in checks:
-            by_validator.setdefault(check.validator, []).append(check)
-        if self.jobs < len(by_validator):
+        if self.jobs < len(lanes):
             # Too few workers for a lane each: one queue, so never more than ``jobs`` at once.
-            return [(iter(checks), min(self.jobs, len(checks)))]
-        share, extra = divmod(self.jobs, max(1, len(by_validator)))
-        lanes = list(by_validator.values())
+            return [(itertools.chain.from_iterable(lanes), min(self.jobs, total))]
+        share, extra = divmod(self.jobs, max(1, len(lanes)))
         return [(iter(lane), min(share + (number < extra), len(lane))) for number, lane in enumerate(lanes)]
 
     async def _worker(self, queue: Iterator[_Check], results: list[ValidationResult | None], tracker: _Tracker) -> None:
@@ -598,14 +621,16 @@ else:  # pragma: no cover - Python 3.10
 class _Tracker:
     """Counts finished checks per file and reports progress."""
 
-    def __init__(self, checks: Sequence[_Check], callback: ProgressCallback | None) -> None:
+    def __init__(self, lanes: Sequence[_Lane], callback: ProgressCallback | None) -> None:
         self.remaining: dict[Path, int] = {}
-        for check in checks:
-            if check.file_path is not None:
-                self.remaining[check.file_path] = self.remaining.get(check.file_path, 0) + 1
+        for lane in lanes:
+            for _, paths in lane.segments:
+                for path in paths:
+                    if path is not None:
+                        self.remaining[path] = self.remaining.get(path, 0) + 1
         self.files_total = len(self.remaining)
         self.files_done = 0
-        self.checks_total = len(checks)
+        self.checks_total = sum(len(lane) for lane in lanes)
         self.checks_done = 0
         self.hits = 0
         self.callback = callback
