@@ -9,7 +9,6 @@ import pytest
 
 from memo import reset_default_cache
 
-
 TEST_TIMEOUT_S = 300
 """No single test should come near this; a hang fails with a traceback instead of stalling CI."""
 
