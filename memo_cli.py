@@ -299,6 +299,11 @@ def _run(args: argparse.Namespace, module: ModuleType) -> int:
         raise UsageError(_one_line(exc)) from None
     finally:
         orchestrator.close()
+        # Stop the worker pool now, not in the interpreter's exit hooks, which would wait
+        # on a worker that never returns.
+        from validators import shutdown_workers
+
+        shutdown_workers()
     if args.format == "text":
         _write(memo_report.to_text(report), args.output)
     elif args.format == "json":

@@ -474,7 +474,7 @@ class ValidationOrchestrator:
             for cls in self.validators:
                 if cls.per_file == project_level:
                     continue
-                paths: Sequence[Path | None] = [None] if project_level else list(filter(cls.applies_to, files))
+                paths: Sequence[Path | None] = [None] if project_level else [p for p in files if cls.applies_to(p)]
                 lanes.setdefault(cls, _Lane(cls, [])).segments.append((planned, paths))
                 planned += len(paths)
         return [lane for lane in lanes.values() if len(lane)]

@@ -117,3 +117,12 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: p
     path = RESULTS / "memo-ratios.json"
     book.write_json(path, mode)
     terminalreporter.write_line(f"ratios written to {path}")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _stop_pool_workers() -> Iterator[None]:
+    """Stop the validators' worker pool at the end of the session, not in exit hooks."""
+    yield
+    import validators
+
+    validators.shutdown_workers()

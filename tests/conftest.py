@@ -19,6 +19,15 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.timeout(TEST_TIMEOUT_S))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _stop_pool_workers() -> Iterator[None]:
+    """Stop the validators' worker pool at the end of the session, not in exit hooks."""
+    yield
+    import validators
+
+    validators.shutdown_workers()
+
+
 @pytest.fixture(autouse=True)
 def _isolated_default_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("VALIDATION_CACHE_DIR", str(tmp_path / "default-cache"))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from validators._pool import shutdown as shutdown_workers
 from validators.base import Validator
 from validators.complexity import ComplexityValidator
 from validators.formatting import FormatValidator
@@ -59,4 +60,5 @@ __all__ = [
     "TypesValidator",
     "Validator",
     "resolve",
+    "shutdown_workers",
 ]

@@ -66,12 +66,24 @@ def executor() -> ProcessPoolExecutor:
 
 
 def shutdown() -> None:
-    """Stop the pool's workers (at exit, or after a worker died); the next use starts a new pool."""
+    """Stop the pool's workers (at exit, or after a worker died); the next use starts a new pool.
+
+    The workers are killed rather than waited for: they hold nothing worth finishing, and
+    waiting on a worker that never returns would hang the process at exit (the pool's
+    own exit hook joins its workers). ``_processes`` is the executor's pid -> process map;
+    without it the shutdown still happens, only waiting as the standard library does.
+    """
     global _executor
     with _lock:
         pool, _executor = _executor, None
-    if pool is not None:
-        pool.shutdown(wait=True, cancel_futures=True)
+    if pool is None:
+        return
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        if process.is_alive():
+            process.kill()
+    pool.shutdown(wait=True)
 
 
 atexit.register(shutdown)

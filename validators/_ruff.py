@@ -28,8 +28,10 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-from validators import _process
-from validators._batched import PathIndex
+from typing import ClassVar
+
+from validators import _options, _process
+from validators._batched import BatchedValidator, PathIndex
 from validators._outcome import Outcome, RawFinding
 from validators._tools import Tool
 
@@ -140,3 +142,33 @@ async def run_ruff(tool: Tool, subcommand: Sequence[str], paths: Sequence[str], 
             raise _process.ToolError(f"ruff reported a file it was not given: {entry!r:.200}")
         found.setdefault(path, []).append(_finding(entry))
     return {path: Outcome(tuple(sorted(rows))) for path, rows in found.items()}
+
+
+class RuffValidator(BatchedValidator):
+    """What ``lint`` and ``format`` share: the ruff binary, the project config and common options."""
+
+    suffixes: ClassVar[tuple[str, ...]] = (".py", ".pyi")
+    tool: ClassVar[str] = "ruff"
+    min_chunk: ClassVar[int] = 64
+
+    def common_args(self) -> list[str]:
+        """``--config``/``--isolated``, ``--line-length`` and ``--target-version`` from the options."""
+        options, dimension = self.options(), self.dimension
+        args = list(config_args(self.root, self._use_project_config()))
+        line_length = _options.integer(options, dimension, "line_length", None)
+        if line_length is not None:
+            args.append(f"--line-length={line_length}")
+        target = _options.text(options, dimension, "target_version")
+        if target is not None:
+            args.append(f"--target-version={target}")
+        return args
+
+    def _use_project_config(self) -> bool:
+        try:
+            return _options.flag(self.options(), self.dimension, "project_config", True)
+        except _options.OptionError:
+            return True  # settings() reports the bad option as this file's result
+
+    def cache_identity(self) -> str:
+        """The ruff version and the project's ruff config: editing either invalidates entries."""
+        return f"{super().cache_identity()} {config_identity(self.root, self._use_project_config())}"
