@@ -156,3 +156,12 @@ def write_lock_held(database: Path) -> Iterator[Callable[[], None]]:
         yield release
     finally:
         release()
+
+
+def process_alive(pid: int) -> bool:
+    """Whether ``pid`` is still a process that has not exited (a zombie counts as gone)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False

@@ -16,15 +16,7 @@ from memo import Finding, ValidationCache, ValidationResult, bind_cache, cached_
 from validators.base import Validator
 
 from ._support import fingerprint, scaled
-
-
-def _alive(pid: int) -> bool:
-    """Whether ``pid`` is still a process that has not exited (a zombie counts as gone)."""
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
+from ._support import process_alive as _alive
 
 
 class ToolValidator(Validator):

@@ -20,6 +20,7 @@ from orchestrator import ValidationOrchestrator
 from validators.base import Validator
 
 from ._support import PROJECT, record_figure, scaled
+from ._support import process_alive as _alive
 
 RUN_TIMEOUT = 300
 """A hang fails the test (with the process killed) instead of stalling CI."""
@@ -162,14 +163,6 @@ async def test_a_file_that_changes_between_discovery_and_validation(
         assert entries <= len(report.results) - len(about_victim)  # nothing stored for a file that is not there
     if change == "replaced-by-fifo":
         victim.unlink()
-
-
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
 
 
 def _exits_within(pid: int, seconds: float) -> bool:
