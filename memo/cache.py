@@ -140,6 +140,7 @@ class ValidationCache:
         validator: str = "",
         root: str | os.PathLike[str] | None = None,
         config_hash: str | None = None,
+        context: str = "",
     ) -> CacheKey:
         """The key a result for this file and dimension is stored under, with its parts.
 
@@ -151,6 +152,7 @@ class ValidationCache:
             config=config_hash if config_hash is not None else self._config_hash,
             dimension=dimension,
             validator=validator,
+            context=context,
         )
         return CacheKey(derive_key(parts), parts)
 

@@ -1,8 +1,14 @@
 """``@cached_validation``: serve ``async def validate(self)`` from the cache when nothing changed.
 
 The wrapper reads what it needs from the instance by duck typing (``file_path``,
-``root``, ``config``, ``version``, optionally ``cache_identity()``), so memo knows
-nothing of any particular validator class.
+``root``, ``config``, ``version``, optionally ``cache_identity()`` and
+``cache_context()``), so memo knows nothing of any particular validator class.
+
+``cache_context()`` is the hook for "what else my result depends on": a short string
+(a digest) of everything outside the file's own bytes, config and validator identity
+that can change the result. A rule that looks at sibling files, a tool that parses with
+the running interpreter, a config file found near the file: each belongs in it. It is
+called on every lookup, so it should be cheap (memoise per directory and per run).
 
 A hit costs one ``stat`` (the file's digest is remembered per run), one key
 derivation, one store read and one JSON decode, all on the event loop: no thread hop,
@@ -40,6 +46,12 @@ def validator_identity(instance: Any) -> str:
     if extra is not None:
         identity = f"{identity}+{extra()}"
     return identity
+
+
+def validator_context(instance: Any) -> str:
+    """What else the instance's result depends on (``cache_context()``), or ``""``."""
+    context = getattr(instance, "cache_context", None)
+    return "" if context is None else str(context())
 
 
 @dataclass(slots=True)
@@ -84,7 +96,14 @@ def plan_call(instance: Any, dimension: str) -> CallPlan | None:
             cache._warn_once("config", f"{type(instance).__qualname__}'s config cannot be hashed: {exc}")
             return None
     root = getattr(instance, "root", None) or binding.root
-    key = key_string(relative_key_path(path, root), stamp.digest, run_config, dimension, validator_identity(instance))
+    key = key_string(
+        relative_key_path(path, root),
+        stamp.digest,
+        run_config,
+        dimension,
+        validator_identity(instance),
+        context=validator_context(instance),
+    )
     return CallPlan(binding, cache, path, stamp, key)
 
 

@@ -106,6 +106,9 @@ class KeyParts:
     dimension: str
     validator: str
     """Validator identity: module, qualname, version and tool versions."""
+    context: str = ""
+    """What else the result depends on, from the validator's ``cache_context()``: the
+    other files a rule reads, the interpreter that parses the file, and so on."""
     schema: int = SCHEMA_VERSION
 
     def to_dict(self) -> dict[str, Any]:
@@ -113,7 +116,13 @@ class KeyParts:
 
 
 def key_string(
-    path: str, content: str, config: str, dimension: str, validator: str, schema: int = SCHEMA_VERSION
+    path: str,
+    content: str,
+    config: str,
+    dimension: str,
+    validator: str,
+    schema: int = SCHEMA_VERSION,
+    context: str = "",
 ) -> str:
     """The store key for these parts: a digest of the parts, each length-prefixed.
 
@@ -122,7 +131,7 @@ def key_string(
     """
     payload = (
         f"{schema}|{len(path)}:{path}{len(content)}:{content}{len(config)}:{config}"
-        f"{len(dimension)}:{dimension}{len(validator)}:{validator}"
+        f"{len(dimension)}:{dimension}{len(validator)}:{validator}{len(context)}:{context}"
     )
     digest = hashlib.blake2b(payload.encode(errors="surrogatepass"), digest_size=20).hexdigest()
     return f"memo{schema}:{dimension}:{digest}"
@@ -130,4 +139,6 @@ def key_string(
 
 def derive_key(parts: KeyParts) -> str:
     """The store key for ``parts``."""
-    return key_string(parts.path, parts.content, parts.config, parts.dimension, parts.validator, parts.schema)
+    return key_string(
+        parts.path, parts.content, parts.config, parts.dimension, parts.validator, parts.schema, parts.context
+    )

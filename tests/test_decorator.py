@@ -86,6 +86,17 @@ async def test_version_bump_invalidates(tmp_path: Path) -> None:
     assert validator.calls == 2
 
 
+async def test_a_changed_cache_context_misses_and_an_unchanged_one_hits(tmp_path: Path) -> None:
+    context = {"value": "a"}
+    validator = counting_validator_class(cache_context=lambda self: context["value"])
+    source = write(tmp_path / "a.py", "x = 1\n")
+    await validator(source).validate()
+    assert (await validator(source).validate()).cached is True
+    context["value"] = "b"
+    assert (await validator(source).validate()).cached is False
+    assert validator.calls == 2
+
+
 async def test_exception_propagates_and_is_not_stored(tmp_path: Path) -> None:
     runs = []
 

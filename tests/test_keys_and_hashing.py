@@ -67,9 +67,10 @@ def test_key_changes_with_every_part() -> None:
         {"dimension": "security"},
         {"validator": "v@2"},
         {"schema": parts.schema + 1},
+        {"context": "py3.12"},
     ):
         keys.add(derive_key(KeyParts(**{**parts.to_dict(), **change})))
-    assert len(keys) == 7
+    assert len(keys) == 8
     assert derive_key(parts) == derive_key(KeyParts(**parts.to_dict()))
 
 

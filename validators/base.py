@@ -16,6 +16,11 @@ class Validator:
     decorated with ``@cached_validation(dimension=...)``. Bump ``version`` whenever the
     validator's logic changes: it is part of every cache key, so old entries stop matching.
 
+    A result that depends on more than the file's bytes, the config and ``version`` (other
+    files a rule reads, the interpreter that parses the file, a config file found near
+    the file) must say so through ``cache_context()``, a method returning a short digest
+    of that context; memo puts it into the key. It runs on every lookup: memoise it.
+
     ``file_path`` is None for project-level validators (``per_file = False``), which check
     the whole tree under ``root`` and always run uncached.
     """
