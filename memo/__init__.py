@@ -12,7 +12,7 @@ from memo.decorator import cached_validation, plan_call, validator_identity
 from memo.errors import ConfigHashError, MemoError, StoreError, StoreUnavailableError, UnsafeEntryError
 from memo.hashing import HASH_ALGORITHM, HashMemo, hash_bytes, hash_file
 from memo.keys import SCHEMA_VERSION, KeyParts, canonical_config, config_hash, derive_key
-from memo.results import Finding, ValidationResult
+from memo.results import Finding, Status, ValidationResult
 from memo.store import CACHE_AVAILABLE, DiskStore, MemoryStore, Store
 
 __version__ = "0.1.0"
@@ -31,6 +31,7 @@ __all__ = [
     "MemoError",
     "MemoryStore",
     "SCHEMA_VERSION",
+    "Status",
     "Store",
     "StoreError",
     "StoreUnavailableError",

@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
+import enum
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 SEVERITIES = ("error", "warning", "info")
+
+
+class Status(str, enum.Enum):
+    """How a check ended: a typed field, so nothing parses a message to find out."""
+
+    PASSED = "passed"
+    """The check ran and found nothing that fails the file."""
+    FAILED = "failed"
+    """The check ran and has findings that fail the file."""
+    ERROR = "error"
+    """The check could not do its job (the tool crashed, timed out, returned nonsense)."""
+    SKIPPED = "skipped"
+    """The check did not run (its tool is not installed, say); ``skip_reason`` says why."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +67,8 @@ class ValidationResult:
 
     ``error`` is set when the validator could not do its job (tool missing, crashed,
     timed out); such a result is reported but never cached. ``cached`` is True only on a
-    result served from the cache.
+    result served from the cache. ``skip_reason`` is set on a check that did not run at
+    all (see ``skipped``); ``status`` sums the four cases up.
     """
 
     dimension: str
@@ -63,6 +78,16 @@ class ValidationResult:
     error: str | None = None
     duration_s: float = 0.0
     cached: bool = False
+    skip_reason: str | None = None
+
+    @property
+    def status(self) -> Status:
+        """passed, failed, error or skipped."""
+        if self.skip_reason is not None:
+            return Status.SKIPPED
+        if self.error is not None:
+            return Status.ERROR
+        return Status.PASSED if self.passed else Status.FAILED
 
     def __post_init__(self) -> None:
         if isinstance(self.file_path, Path):
@@ -76,9 +101,11 @@ class ValidationResult:
         return {
             "dimension": self.dimension,
             "file_path": self.file_path,
+            "status": self.status.value,
             "passed": self.passed,
             "cached": self.cached,
             "error": self.error,
+            "skip_reason": self.skip_reason,
             "duration_s": self.duration_s,
             "findings": [finding.to_dict() for finding in self.findings],
         }
@@ -95,10 +122,15 @@ class ValidationResult:
             error=None if error is None else str(error),
             duration_s=float(data.get("duration_s", 0.0)),
             cached=bool(data.get("cached", False)),
+            skip_reason=None if data.get("skip_reason") is None else str(data["skip_reason"]),
         )
 
     @classmethod
     def skipped(cls, dimension: str, file_path: str | Path | None, reason: str) -> ValidationResult:
-        """A result for a check that could not run; it carries ``error`` so it is never cached."""
+        """A result for a check that did not run.
+
+        ``error`` carries the reason too, so the result is never cached and readers of the
+        JSON report from before ``status`` existed still see why.
+        """
         path = None if file_path is None else str(file_path)
-        return cls(dimension=dimension, passed=True, file_path=path, error=f"skipped: {reason}")
+        return cls(dimension=dimension, passed=True, file_path=path, error=f"skipped: {reason}", skip_reason=reason)

@@ -59,7 +59,18 @@ def test_json_report_loads_with_the_contract_fields(tmp_path: Path, dirty: Path)
     assert (summary["files"], summary["dimensions"], summary["passed"]) == (3, 1, False)
     assert summary["findings"] == 1 and summary["cache_misses"] == 3
     for result in report["results"]:
-        assert set(result) == {"dimension", "file_path", "passed", "cached", "error", "duration_s", "findings"}
+        assert set(result) == {
+            "dimension",
+            "file_path",
+            "status",
+            "passed",
+            "cached",
+            "error",
+            "skip_reason",
+            "duration_s",
+            "findings",
+        }
+        assert result["status"] == ("failed" if result["findings"] else "passed")
     (finding,) = [f for r in report["results"] for f in r["findings"]]
     assert set(finding) == {"path", "line", "column", "code", "message", "severity"}
     assert (finding["code"], finding["line"], finding["column"]) == ("F401", 1, 8)

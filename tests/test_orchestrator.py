@@ -8,7 +8,6 @@ from typing import Any, ClassVar
 
 import pytest
 
-import memo
 from memo import Finding, ValidationCache, ValidationResult, cached_validation
 from orchestrator import OrchestratorError, Progress, ValidationOrchestrator
 from tests.helpers import CountingValidator, counting_validator_class, write
@@ -265,8 +264,8 @@ def test_no_argument_orchestrator_uses_registry_defaults(tmp_path: Path, monkeyp
     monkeypatch.chdir(tmp_path)
     orchestrator = ValidationOrchestrator()
     assert orchestrator.root == tmp_path
-    assert tuple(cls.dimension for cls in orchestrator.validators) == DEFAULT_DIMENSIONS
-    assert orchestrator.cache is not None and orchestrator.cache.config_hash == memo.config_hash({})
+    assert sorted(cls.dimension for cls in orchestrator.validators) == sorted(DEFAULT_DIMENSIONS)
+    assert orchestrator.cache is not None
     orchestrator.close()
 
 
@@ -275,7 +274,8 @@ def test_no_argument_orchestrator_uses_registry_defaults(tmp_path: Path, monkeyp
     [
         ({"timeout": 0}, "timeout"),
         ({"timeout": "soon"}, "timeout"),
-        ({"include": "*.py", "exclude": [3]}, "exclude"),
+        ({"include": ["*.py"], "exclude": [3]}, "exclude"),
+        ({"exclude": "app.py"}, r"'exclude' must be a list of glob patterns.*write exclude = \[\"app.py\"\]"),
         ({"lint": {"x": float("nan")}}, "nan"),
     ],
 )

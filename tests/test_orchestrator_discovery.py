@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 
 from memo import ValidationCache
-from orchestrator import OrchestratorError, ValidationOrchestrator, discover
+from memo_engine import discover
+from orchestrator import OrchestratorError, ValidationOrchestrator
 from tests.helpers import counting_validator_class, write
 
 

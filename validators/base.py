@@ -49,6 +49,14 @@ class Validator:
         """Whether this validator checks ``path`` (by default: by suffix)."""
         return cls.per_file and path.suffix in cls.suffixes
 
+    @classmethod
+    def check_options(cls, options: Mapping[str, Any]) -> None:
+        """Raise ``ValueError`` naming the first bad option in this validator's config table.
+
+        Called once when a run starts, so a misspelt or mistyped option is one clear
+        error rather than one failed check per file. The default accepts any table.
+        """
+
     def options(self) -> dict[str, Any]:
         """This validator's section of the config (``config[dimension]``), or an empty dict."""
         section = self.config.get(self.dimension, {})

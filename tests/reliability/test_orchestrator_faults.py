@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 
 import pytest
 
-import orchestrator
+import memo_engine.engine
 import validators._process as tool_process
 from memo import ValidationCache, ValidationResult, cached_validation
 from orchestrator import ValidationOrchestrator
@@ -133,7 +133,7 @@ async def test_a_file_that_changes_between_discovery_and_validation(
     for index in range(4):
         (root / f"m{index}.py").write_text(f"import os\nx{index} = {index}\n")
     victim = root / "m1.py"
-    real_discover = orchestrator.discover
+    real_discover = memo_engine.engine.discover
 
     def discover_then_change(*args: Any, **kwargs: Any) -> list[Path]:
         found = real_discover(*args, **kwargs)
@@ -144,7 +144,7 @@ async def test_a_file_that_changes_between_discovery_and_validation(
             os.mkfifo(victim)
         return found
 
-    monkeypatch.setattr(orchestrator, "discover", discover_then_change)
+    monkeypatch.setattr(memo_engine.engine, "discover", discover_then_change)
     with _orchestrator(root, tmp_path / "cache") as run:
         report = await asyncio.wait_for(run.run(), RUN_TIMEOUT)
         entries = run.cache_stats()["entries"]

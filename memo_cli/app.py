@@ -1,0 +1,199 @@
+"""The ``memo`` command line: arguments, dispatch, and the one place errors become exit codes.
+
+Exit codes: 0 everything passed, 1 findings (or a check that could not run, or was
+skipped because its tool is missing), 2 a usage error (bad arguments, a missing path,
+an unknown dimension, a bad config) with one line on stderr and never a traceback,
+130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from typing import NoReturn
+
+import memo
+from memo_cli.errors import EXIT_INTERRUPTED, EXIT_USAGE, UsageError, one_line
+from memo_engine import Engine, EngineError
+
+EXIT_CODES = """exit status:
+  0  every check passed
+  1  findings, a check that failed to run, or a check skipped (its tool is missing)
+  2  usage error: bad arguments, a missing path, an unknown dimension, a bad config
+  130  interrupted (Ctrl-C)"""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with memo's error line (``memo: error: ...``, exit 2) and the dimensions in ``--help``."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"memo: error: {message}\n")
+
+    def format_help(self) -> str:
+        text = super().format_help()
+        if self.epilog is not None and "{dimensions}" in text:
+            text = text.replace("{dimensions}", _dimension_list())
+        return text
+
+
+def _dimension_list() -> str:
+    """The dimensions memo can run here, found when ``--help`` asks (not on every start)."""
+    from memo_engine import plugins
+
+    try:
+        known = plugins.installed()
+    except EngineError as exc:
+        return f"  (cannot list: {one_line(exc)})"
+    return "\n".join(
+        f"  {name:<12} {(cls.__doc__ or '').strip().splitlines()[0] if cls.__doc__ else ''}"
+        f"{'' if cls.per_file else ' (not run by default)'}"
+        for name, cls in sorted(known.items())
+    )
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def _dimension_option(parser: argparse.ArgumentParser, help_text: str) -> None:
+    parser.add_argument(
+        "--dimension", "--dimensions", dest="dimension", action="append", metavar="NAME", help=help_text
+    )
+
+
+def add_run_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of ``memo run`` (and of ``python orchestrator.py``)."""
+    from memo_cli.run import FORMATS
+
+    parser.add_argument("paths", nargs="*", metavar="PATH", help="files or directories to validate (default: .)")
+    parser.add_argument("--format", choices=FORMATS, default="text", help="report format (default: text)")
+    parser.add_argument("-o", "--output", metavar="FILE", help="write the report here instead of stdout")
+    parser.add_argument("--no-cache", action="store_true", help="validate everything; read and write no cache")
+    _dimension_option(parser, "run only this dimension (repeatable, or comma-separated)")
+    parser.add_argument("--jobs", type=_positive_int, metavar="N", help="checks in flight at once")
+    parser.add_argument("--config", metavar="FILE", help="JSON or TOML config, over [tool.memo] in pyproject.toml")
+    parser.add_argument("--cache-dir", metavar="DIR", help="cache directory (default: $VALIDATION_CACHE_DIR, ...)")
+    parser.add_argument("--exit-zero", action="store_true", help="exit 0 even when checks fail")
+    parser.add_argument("-q", "--quiet", action="store_true", help="print findings only: no summary, no progress")
+    parser.add_argument("--statistics", action="store_true", help="print how many findings of each code (text)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="memo",
+        description="Memoized validation of a code tree.",
+        epilog=f"dimensions:\n{{dimensions}}\n\n{EXIT_CODES}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"memo {memo.__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    run = commands.add_parser(
+        "run",
+        help="validate files and report",
+        epilog=f"dimensions:\n{{dimensions}}\n\n{EXIT_CODES}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_run_arguments(run)
+
+    cache = commands.add_parser("cache", help="inspect or clear the cache")
+    cache_commands = cache.add_subparsers(dest="cache_command", metavar="ACTION", required=True, parser_class=_Parser)
+    stats = cache_commands.add_parser("stats", help="entries, size and directory")
+    stats.add_argument("--format", choices=("text", "json"), default="text")
+    stats.add_argument("--cache-dir", metavar="DIR")
+    clear = cache_commands.add_parser("clear", help="remove every entry")
+    clear.add_argument("--cache-dir", metavar="DIR")
+
+    render = commands.add_parser("render", help="write orchestrator.py from its template")
+    _dimension_option(render, "default dimensions (repeatable, or comma-separated)")
+    render.add_argument("--jobs", type=_positive_int, metavar="N", help="default checks in flight")
+    render.add_argument("--config", metavar="FILE", help="default config (JSON or TOML)")
+    render.add_argument("--project", metavar="NAME", help="the project's name, for the docstring")
+    render.add_argument("-o", "--output", metavar="PATH", help="where to write (default: stdout)")
+    return parser
+
+
+def _render(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from memo_cli.output import write_text
+    from memo_cli.render import render_orchestrator
+    from memo_cli.run import dimension_names
+    from memo_engine import config as engine_config
+    from memo_engine import plugins
+
+    names = dimension_names(args.dimension)
+    try:
+        known = plugins.installed()
+        validators = None if names is None else plugins.resolve(names, known)
+        config = None
+        if args.config is not None:
+            raw = engine_config.read_file(Path(args.config))
+            engine_config.check(raw, validators or plugins.default_validators(known), known)
+            config = raw
+    except EngineError as exc:
+        raise UsageError(one_line(exc)) from None
+    try:
+        source = render_orchestrator(validators, args.jobs, config, args.project)
+    except ValueError as exc:
+        raise UsageError(one_line(exc)) from None
+    write_text(source, args.output)
+    return 0
+
+
+def _dispatch(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    if args.command == "run":
+        from memo_cli.run import run
+
+        return run(args)
+    if args.command == "cache":
+        from memo_cli.cache_commands import cache
+
+        return cache(args)
+    return _render(args)
+
+
+def guarded(call: Callable[[], int]) -> int:
+    """``call()``, with a usage error as one line and exit 2, and Ctrl-C as one line and exit 130."""
+    try:
+        return int(call())
+    except UsageError as exc:
+        print(f"memo: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("memo: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """The ``memo`` command (and ``python -m memo``)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    return guarded(lambda: _dispatch(args, parser))
+
+
+def run_main(
+    argv: Sequence[str] | None = None,
+    *,
+    orchestrator: type[Engine] = Engine,
+    prog: str = "orchestrator.py",
+    project: str | None = None,
+) -> int:
+    """``memo run`` alone, for a rendered ``orchestrator.py``: its options, with that class's defaults."""
+    from memo_cli.run import run
+
+    title = f"Validate {project}'s tree" if project else "Validate a code tree"
+    parser = _Parser(prog=prog, description=f"{title} (the same as `memo run`).")
+    add_run_arguments(parser)
+    args = parser.parse_args(argv)
+    return guarded(lambda: run(args, orchestrator))

@@ -1,0 +1,68 @@
+"""The text report: ``path:line:col code message [dimension]`` per finding, then one summary line."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+
+from memo import Finding, ValidationResult
+from memo_cli.formats import sorted_results
+from memo_engine import Report
+
+
+def _display(path: str | None, cwd: Path) -> str:
+    """``path`` relative to ``cwd`` when it is under it, as a user would type it."""
+    if not path:
+        return "."
+    try:
+        return str(Path(path).relative_to(cwd))
+    except ValueError:
+        return path
+
+
+def summary_line(report: Report) -> str:
+    """``PASSED: 12 files, 5 dimensions, 0 findings, ...``: the last line of the text report."""
+    parts = [
+        f"{report.files} files",
+        f"{report.dimensions} dimensions",
+        f"{report.findings} findings",
+        f"{report.errors} errors",
+    ]
+    if report.skipped:
+        parts.append(f"{report.skipped} skipped")
+    parts += [f"{report.hits} cache hits", f"{report.misses} misses", f"{report.wall_time_s:.2f}s"]
+    return f"{'PASSED' if report.passed else 'FAILED'}: {', '.join(parts)}"
+
+
+def to_text(report: Report, cwd: Path | None = None, *, summary: bool = True) -> str:
+    """Findings and errors grouped by file (``path:line:col code message``), skips, then the summary."""
+    cwd = Path.cwd() if cwd is None else cwd
+    lines: list[str] = []
+    skipped: dict[tuple[str, str], int] = defaultdict(int)
+    by_file: dict[str, list[ValidationResult]] = defaultdict(list)
+    for result in sorted_results(report.results):
+        if result.skip_reason is not None:
+            skipped[(result.dimension, result.skip_reason)] += 1
+        else:
+            by_file[result.file_path or ""].append(result)
+    for file_path, results in by_file.items():
+        shown = _display(file_path, cwd)
+        rows: list[tuple[int, int, str]] = []
+        for result in results:
+            if result.error is not None:
+                rows.append((0, 0, f"{shown}: {result.dimension} error: {result.error}"))
+            rows.extend(
+                (finding.line, finding.column, _finding_line(finding, result.dimension, shown, file_path, cwd))
+                for finding in result.findings
+            )
+        lines.extend(text for _, _, text in sorted(rows, key=lambda row: (row[0], row[1])))
+    for (dimension, reason), count in sorted(skipped.items()):
+        lines.append(f"skipped {dimension} on {count} file{'s' if count != 1 else ''}: {reason}")
+    if summary:
+        lines.append(summary_line(report))
+    return "".join(f"{line}\n" for line in lines)
+
+
+def _finding_line(finding: Finding, dimension: str, shown: str, file_path: str, cwd: Path) -> str:
+    where = shown if finding.path == file_path else _display(finding.path, cwd)
+    return f"{where}:{finding.line}:{finding.column} {finding.code} {finding.message} [{dimension}]"

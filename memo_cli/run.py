@@ -1,0 +1,84 @@
+"""``memo run``: validate a tree and report, with exit codes a CI job can act on."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections import Counter
+from pathlib import Path
+
+from memo_cli.errors import EXIT_FAILED, EXIT_PASSED, UsageError, one_line
+from memo_cli.formats import json as json_format
+from memo_cli.formats import sarif, text
+from memo_cli.output import write_report, write_text
+from memo_cli.progress import progress_bar
+from memo_engine import Engine, EngineError, Report, find_root, registry, resolve
+from memo_engine import config as engine_config
+
+FORMATS = ("text", "json", "sarif")
+
+
+def dimension_names(values: list[str] | None) -> list[str] | None:
+    """``--dimension a --dimension b,c`` as ``[a, b, c]``; None when none were given."""
+    if not values:
+        return None
+    names = [name.strip() for value in values for name in value.split(",") if name.strip()]
+    if not names:
+        raise UsageError("--dimension needs at least one name")
+    return names
+
+
+def statistics(report: Report) -> str:
+    """``--statistics``: how many findings of each code, most frequent first, as ruff prints them."""
+    counts = Counter((finding.code, result.dimension) for result in report.results for finding in result.findings)
+    rows = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    return "".join(f"{count:>6}  {code:<12} [{dimension}]\n" for (code, dimension), count in rows)
+
+
+def run(args: argparse.Namespace, engine_class: type[Engine] = Engine) -> int:
+    """Validate ``args.paths`` and write the report; the exit status."""
+    root, paths = find_root(args.paths)
+    try:
+        config = engine_config.load(root, args.config, engine_class.default_config)
+        names = dimension_names(args.dimension)
+        validators = None if names is None else resolve(names, registry(config, root))
+        engine = engine_class(
+            root, config, validators, jobs=args.jobs, cache_dir=args.cache_dir, use_cache=not args.no_cache
+        )
+    except EngineError as exc:
+        raise UsageError(one_line(exc)) from None
+    try:
+        with progress_bar(sys.stdout.isatty() and sys.stderr.isatty() and not args.quiet) as show:
+            engine.progress = show
+            report = asyncio.run(engine.run(paths))
+    except EngineError as exc:
+        raise UsageError(one_line(exc)) from None
+    finally:
+        engine.close()
+        # Stop the worker pool now, not in the interpreter's exit hooks, which would wait
+        # on a worker that never returns.
+        from validators import shutdown_workers
+
+        shutdown_workers()
+    if report.files == 0:
+        print("memo: warning: no Python files found to check", file=sys.stderr)
+    _write(report, args)
+    if args.exit_zero:
+        return EXIT_PASSED
+    return EXIT_PASSED if report.passed else EXIT_FAILED
+
+
+def _write(report: Report, args: argparse.Namespace) -> None:
+    if args.format == "json":
+        write_report(lambda out: json_format.write_json(report, out), args.output)
+    elif args.format == "sarif":
+        write_text(sarif.to_sarif(report), args.output)
+    elif args.statistics:
+        write_text(statistics(report) + text.summary_line(report) + "\n", args.output)
+    elif args.quiet:
+        write_text(text.to_text(report, Path.cwd(), summary=False), args.output)
+    else:
+        write_text(text.to_text(report), args.output)
+    if args.output is not None and not args.quiet:
+        print(text.summary_line(report), file=sys.stderr)

@@ -1,0 +1,189 @@
+"""The engine: runs validators over the files under a root, through memo's cache, and reports.
+
+It does discovery, scheduling and aggregation and nothing about keys or storage: the
+whole run happens inside ``memo.bind_cache`` with this run's cache and root, and each
+validator sees only its own section of the config, so its cache key holds only the
+options that affect it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import os
+import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any, ClassVar
+
+import memo
+from memo import ValidationCache, ValidationResult
+from memo_engine import config as config_module
+from memo_engine import plugins
+from memo_engine.deadline import TimedOut, with_timeout
+from memo_engine.discovery import discover
+from memo_engine.errors import EngineError
+from memo_engine.report import ProgressCallback, Report
+from memo_engine.schedule import Check, Tracker, plan, queues
+from validators import Validator
+
+CHECKS_PER_CORE = 256
+"""Checks in flight per core when ``jobs`` is not given.
+
+Generous because most validators batch: calls waiting together share one tool process,
+and each validator's share of the checks in flight is the largest batch its tool is given.
+"""
+
+
+def default_jobs() -> int:
+    """Checks in flight when none is given: ``CHECKS_PER_CORE`` per core."""
+    return CHECKS_PER_CORE * (os.cpu_count() or 1)
+
+
+class Engine:
+    """Runs validators over the files under ``root`` and reports.
+
+    ``cache``: the cache to use. Without one, a ``ValidationCache`` at ``cache_dir`` (or
+    the default directory) is created, unless caching is off (``use_cache=False``,
+    ``VALIDATION_CACHE_ENABLED=false``, or diskcache missing): then nothing touches disk.
+    Subclasses (a rendered ``orchestrator.py``) set the ``default_*`` class attributes.
+    """
+
+    default_validators: ClassVar[Sequence[type[Validator]] | None] = None
+    """Validators run when none are given; None: every per-file validator found."""
+    default_jobs: ClassVar[int | None] = None
+    """Checks in flight when ``jobs`` is not given; None: ``CHECKS_PER_CORE`` per core."""
+    default_config: ClassVar[Mapping[str, Any]] = {}
+    """The config used when none is given."""
+
+    def __init__(
+        self,
+        root: Path | str | None = None,
+        config: Mapping[str, Any] | None = None,
+        validators: Sequence[type[Validator]] | None = None,
+        cache: ValidationCache | None = None,
+        jobs: int | None = None,
+        *,
+        cache_dir: Path | str | None = None,
+        use_cache: bool = True,
+        progress: ProgressCallback | None = None,
+    ) -> None:
+        self.root = Path.cwd() if root is None else Path(root)
+        raw = self.default_config if config is None else config
+        if not isinstance(raw, Mapping):
+            raise EngineError(f"config must be a table/object, not {type(raw).__name__}")
+        known = plugins.registry(raw, self.root)
+        if validators is None:
+            validators = self.default_validators or plugins.default_validators(known)
+        self.validators = list(validators)
+        self.config = config_module.check(raw, self.validators, known)
+        self._slices = {cls: config_module.slice_for(cls, self.config) for cls in self.validators}
+        if jobs is None:
+            jobs = self.default_jobs or default_jobs()
+        if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+            raise EngineError(f"jobs must be a positive integer, not {jobs!r}")
+        self.jobs = jobs
+        self.timeout = float(self.config.get("timeout", config_module.DEFAULT_TIMEOUT))
+        self.progress = progress
+        self._owns_cache = False
+        if cache is None and use_cache and memo.CACHE_AVAILABLE and memo.caching_enabled():
+            cache = ValidationCache(cache_dir)
+            self._owns_cache = True
+        self.cache: ValidationCache | None = cache if use_cache else None
+
+    def config_for(self, cls: type[Validator]) -> dict[str, Any]:
+        """What ``cls`` sees of the config: its own section only (one object for the whole run)."""
+        found = self._slices.get(cls)
+        if found is None:
+            found = self._slices[cls] = config_module.slice_for(cls, self.config)
+        return found
+
+    # -- running ----------------------------------------------------------------------------
+
+    async def run(self, paths: Iterable[str | os.PathLike[str]] | None = None) -> Report:
+        """Validate the files under ``paths`` (default: the whole root) and report."""
+        started = time.perf_counter()
+        files = discover(
+            self.root,
+            paths,
+            include=self.config.get("include", ()),
+            exclude=self.config.get("exclude", ()),
+        )
+        lanes = plan(self.validators, files)
+        tracker = Tracker(lanes, self.progress)
+        results: list[ValidationResult | None] = [None] * tracker.checks_total
+        with memo.bind_cache(self.cache, root=self.root):
+            await asyncio.gather(
+                *(
+                    self._worker(queue, results, tracker)
+                    for queue, workers in queues(lanes, self.jobs)
+                    for _ in range(workers)
+                )
+            )
+        return Report(
+            results=[result for result in results if result is not None],
+            files=tracker.files_total,
+            dimension_names=tuple(dict.fromkeys(cls.dimension for cls in self.validators)),
+            wall_time_s=time.perf_counter() - started,
+            root=self.root,
+            cache_enabled=self.cache is not None and memo.caching_enabled(),
+        )
+
+    def run_sync(self, paths: Iterable[str | os.PathLike[str]] | None = None) -> Report:
+        """``run`` in a fresh event loop, for callers that are not async."""
+        return asyncio.run(self.run(paths))
+
+    async def _worker(self, queue: Iterator[Check], results: list[ValidationResult | None], tracker: Tracker) -> None:
+        for check in queue:
+            result = await self._check(check)
+            results[check.index] = result
+            tracker.done(check, result)
+
+    async def _check(self, check: Check) -> ValidationResult:
+        """One validator on one file; a crash, a hang or a wrong return value becomes an error result."""
+        cls, file_path = check.validator, check.file_path
+        started = time.perf_counter()
+        try:
+            validator = cls(file_path, self.config_for(cls), self.root)
+            result = await with_timeout(validator.validate(), self.timeout)
+        except TimedOut:
+            return _failed(cls, file_path, f"timed out after {self.timeout:g}s", started)
+        except Exception as exc:
+            return _failed(cls, file_path, f"{type(exc).__name__}: {exc}", started)
+        if not isinstance(result, ValidationResult):
+            return _failed(cls, file_path, f"validate() returned {type(result).__name__}", started)
+        if result.file_path is None and file_path is not None:
+            # A result says which file it is about, whether or not its validator said so.
+            result = dataclasses.replace(result, file_path=str(file_path))
+        return result
+
+    # -- the cache --------------------------------------------------------------------------
+
+    def clear_cache(self) -> int:
+        """Remove every cached result; how many were removed (0 without a cache)."""
+        return 0 if self.cache is None else self.cache.invalidate_all()
+
+    def cache_stats(self) -> dict[str, Any]:
+        """The cache's counters and size; ``{"available": False}`` without a cache."""
+        return {"available": False} if self.cache is None else self.cache.stats()
+
+    def close(self) -> None:
+        """Close the cache if this engine created it."""
+        if self._owns_cache and self.cache is not None:
+            self.cache.close()
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def _failed(cls: type[Validator], file_path: Path | None, error: str, started: float) -> ValidationResult:
+    return ValidationResult(
+        cls.dimension,
+        passed=False,
+        file_path=None if file_path is None else str(file_path),
+        error=error,
+        duration_s=time.perf_counter() - started,
+    )

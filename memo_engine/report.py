@@ -1,0 +1,87 @@
+"""What a run produced: every result, the counts a summary needs, and progress along the way."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from memo import ValidationResult
+
+
+@dataclass(frozen=True)
+class Progress:
+    """How far a run has got; passed to the ``progress`` callback after every check."""
+
+    files_done: int
+    files_total: int
+    checks_done: int
+    checks_total: int
+    hits: int
+
+
+ProgressCallback = Callable[[Progress], None]
+
+
+@dataclass(repr=False)
+class Report:
+    """Every result of one run, and the counts a summary needs.
+
+    Its repr is the summary, not every result: asyncio formats the run's return value
+    when it tears the loop down, and a dataclass repr of thousands of findings is costly.
+    """
+
+    results: list[ValidationResult]
+    files: int
+    """Files at least one validator checked."""
+    dimension_names: tuple[str, ...]
+    wall_time_s: float
+    root: Path
+    cache_enabled: bool = True
+    findings: int = field(init=False)
+    hits: int = field(init=False)
+    misses: int = field(init=False)
+    errors: int = field(init=False)
+    """Results whose validator could not do its job (crashed, timed out); skips excluded."""
+    skipped: int = field(init=False)
+    passed: bool = field(init=False)
+
+    def __post_init__(self) -> None:
+        results = self.results
+        self.findings = sum(len(result.findings) for result in results)
+        self.hits = sum(1 for result in results if result.cached)
+        self.misses = (
+            sum(1 for result in results if not result.cached and result.file_path is not None)
+            if self.cache_enabled
+            else 0
+        )
+        self.skipped = sum(1 for result in results if result.skip_reason is not None)
+        self.errors = sum(1 for result in results if result.error is not None and result.skip_reason is None)
+        self.passed = self.errors == 0 and all(result.passed for result in results)
+
+    @property
+    def dimensions(self) -> int:
+        return len(self.dimension_names)
+
+    def __repr__(self) -> str:
+        return (
+            f"Report(files={self.files}, dimensions={self.dimensions}, findings={self.findings}, "
+            f"hits={self.hits}, misses={self.misses}, errors={self.errors}, passed={self.passed})"
+        )
+
+    def summary(self) -> dict[str, Any]:
+        """The counts, under the field names the JSON report uses."""
+        return {
+            "files": self.files,
+            "dimensions": self.dimensions,
+            "dimension_names": list(self.dimension_names),
+            "findings": self.findings,
+            "cache_hits": self.hits,
+            "cache_misses": self.misses,
+            "errors": self.errors,
+            "skipped": self.skipped,
+            "passed": self.passed,
+            "wall_time_s": self.wall_time_s,
+            "root": str(self.root),
+        }
