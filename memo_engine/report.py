@@ -45,7 +45,9 @@ class Report:
     errors: int = field(init=False)
     """Results whose validator could not do its job (crashed, timed out); skips excluded."""
     skipped: int = field(init=False)
+    """Checks that did not run (their tool is missing)."""
     passed: bool = field(init=False)
+    """No findings that fail, no errors and no skips: a check that did not run proves nothing."""
 
     def __post_init__(self) -> None:
         results = self.results
@@ -58,7 +60,7 @@ class Report:
         )
         self.skipped = sum(1 for result in results if result.skip_reason is not None)
         self.errors = sum(1 for result in results if result.error is not None and result.skip_reason is None)
-        self.passed = self.errors == 0 and all(result.passed for result in results)
+        self.passed = self.errors == 0 and self.skipped == 0 and all(result.passed for result in results)
 
     @property
     def dimensions(self) -> int:

@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 
 import pytest
 
+import memo
 from memo import Finding, ValidationCache, ValidationResult, cached_validation
 from orchestrator import OrchestratorError, Progress, ValidationOrchestrator
 from tests.helpers import CountingValidator, counting_validator_class, write
@@ -199,7 +200,7 @@ async def test_validator_exceptions_become_error_results(tmp_path: Path, cache: 
     assert cache.stats()["entries"] == 0
 
 
-async def test_skipped_results_are_not_errors(tmp_path: Path, cache: ValidationCache) -> None:
+async def test_skipped_checks_are_not_errors_but_fail_the_run(tmp_path: Path, cache: ValidationCache) -> None:
     class Skips(Validator):
         dimension: ClassVar[str] = "skips"
 
@@ -209,7 +210,8 @@ async def test_skipped_results_are_not_errors(tmp_path: Path, cache: ValidationC
 
     make_tree(tmp_path / "tree", count=1)
     report = await ValidationOrchestrator(tmp_path / "tree", {}, [Skips], cache).run()
-    assert report.skipped == 2 and report.errors == 0 and report.passed
+    assert report.skipped == 2 and report.errors == 0 and not report.passed
+    assert {result.status for result in report.results} == {memo.Status.SKIPPED}
 
 
 async def test_progress_reports_every_check_and_file(tmp_path: Path, cache: ValidationCache) -> None:
