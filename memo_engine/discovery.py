@@ -153,6 +153,22 @@ def discover(
     if not os.path.isdir(top):
         raise EngineError(f"{root}: not a directory")
     targets = [os.path.abspath(os.path.join(top, os.fspath(path))) for path in (paths or [top])]
+    explicit, directories = _split_targets(targets)
+    found: dict[str, None] = dict.fromkeys(explicit)
+    if directories:
+        found.update(dict.fromkeys(_files_under(top, directories)))
+    include_spec, exclude_spec = _spec(include), _spec(exclude)
+    selected = [
+        Path(path)
+        for path in found
+        if _selected(os.path.relpath(path, top).replace(os.sep, "/"), include_spec, exclude_spec)
+    ]
+    selected.sort()
+    return selected
+
+
+def _split_targets(targets: Sequence[str]) -> tuple[list[str], list[str]]:
+    """``(files, directories)`` named; ``EngineError`` for anything else or nothing at all."""
     explicit: list[str] = []
     directories: list[str] = []
     for target in targets:
@@ -164,28 +180,24 @@ def discover(
             raise EngineError(f"{target}: not a regular file or directory")
         else:
             raise EngineError(f"{target}: no such file or directory")
-    found: dict[str, None] = dict.fromkeys(explicit)
-    if directories:
-        listed = git_files(top)
+    return explicit, directories
+
+
+def _files_under(top: str, directories: Sequence[str]) -> Iterator[str]:
+    """The files in ``directories``: git's listing of ``top`` where there is one, else a walk."""
+    listed = git_files(top)
+    for directory in directories:
         if listed is None:
-            for directory in directories:
-                found.update(dict.fromkeys(walk_files(directory)))
-        else:
-            for directory in directories:
-                prefix = directory.rstrip(os.sep) + os.sep
-                inside = [path for path in listed if path.startswith(prefix)]
-                # Nothing from git: the directory is ignored as a whole (a tree inside
-                # another project's ignored build or install directory). It was named
-                # explicitly, so it is walked instead.
-                found.update(dict.fromkeys(inside or walk_files(directory)))
-    include_spec, exclude_spec = _spec(include), _spec(exclude)
-    selected = []
-    for path in found:
-        relative = os.path.relpath(path, top).replace(os.sep, "/")
-        if include_spec is not None and not include_spec.match_file(relative):
+            yield from walk_files(directory)
             continue
-        if exclude_spec is not None and exclude_spec.match_file(relative):
-            continue
-        selected.append(Path(path))
-    selected.sort()
-    return selected
+        prefix = directory.rstrip(os.sep) + os.sep
+        inside = [path for path in listed if path.startswith(prefix)]
+        # Nothing from git: the directory is ignored as a whole (a tree inside another
+        # project's ignored build or install directory). It was named, so it is walked.
+        yield from inside or walk_files(directory)
+
+
+def _selected(relative: str, include: pathspec.GitIgnoreSpec | None, exclude: pathspec.GitIgnoreSpec | None) -> bool:
+    if include is not None and not include.match_file(relative):
+        return False
+    return exclude is None or not exclude.match_file(relative)

@@ -78,17 +78,12 @@ class Engine:
         self.validators = list(validators)
         self.config = config_module.check(raw, self.validators, known)
         self._slices = {cls: config_module.slice_for(cls, self.config) for cls in self.validators}
-        if jobs is None:
-            jobs = self.default_jobs or default_jobs()
-        if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
-            raise EngineError(f"jobs must be a positive integer, not {jobs!r}")
-        self.jobs = jobs
-        self.timeout = float(self.config.get("timeout", config_module.DEFAULT_TIMEOUT))
+        self.jobs = _checked_jobs(self.default_jobs if jobs is None else jobs)
+        self.timeout = float(self.config["timeout"])
         self.progress = progress
-        self._owns_cache = False
-        if cache is None and use_cache and memo.CACHE_AVAILABLE and memo.caching_enabled():
+        self._owns_cache = cache is None and use_cache and memo.CACHE_AVAILABLE and memo.caching_enabled()
+        if self._owns_cache:
             cache = ValidationCache(cache_dir)
-            self._owns_cache = True
         self.cache: ValidationCache | None = cache if use_cache else None
 
     def config_for(self, cls: type[Validator]) -> dict[str, Any]:
@@ -177,6 +172,15 @@ class Engine:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+def _checked_jobs(jobs: int | None) -> int:
+    """``jobs``, or the default for this machine when None; ``EngineError`` unless a positive int."""
+    if jobs is None:
+        return default_jobs()
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise EngineError(f"jobs must be a positive integer, not {jobs!r}")
+    return jobs
 
 
 def _failed(cls: type[Validator], file_path: Path | None, error: str, started: float) -> ValidationResult:

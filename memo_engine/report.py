@@ -50,17 +50,18 @@ class Report:
     """No findings that fail, no errors and no skips: a check that did not run proves nothing."""
 
     def __post_init__(self) -> None:
-        results = self.results
-        self.findings = sum(len(result.findings) for result in results)
-        self.hits = sum(1 for result in results if result.cached)
-        self.misses = (
-            sum(1 for result in results if not result.cached and result.file_path is not None)
-            if self.cache_enabled
-            else 0
-        )
-        self.skipped = sum(1 for result in results if result.skip_reason is not None)
-        self.errors = sum(1 for result in results if result.error is not None and result.skip_reason is None)
-        self.passed = self.errors == 0 and self.skipped == 0 and all(result.passed for result in results)
+        findings = hits = misses = errors = skipped = 0
+        all_passed = True
+        for result in self.results:
+            findings += len(result.findings)
+            hits += result.cached
+            misses += not result.cached and result.file_path is not None
+            skipped += result.skip_reason is not None
+            errors += result.error is not None and result.skip_reason is None
+            all_passed = all_passed and result.passed
+        self.findings, self.hits, self.errors, self.skipped = findings, hits, errors, skipped
+        self.misses = misses if self.cache_enabled else 0
+        self.passed = errors == 0 and skipped == 0 and all_passed
 
     @property
     def dimensions(self) -> int:
