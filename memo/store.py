@@ -377,14 +377,13 @@ class DiskStore:
         }
         cache = _BoundedCache(str(self.directory), root=root, timeout=self._timeout, disk=BytesOnlyDisk, **settings)
         try:
-            checked = os.stat(_DBNAME, dir_fd=root, follow_symlinks=False)
-            opened = os.stat(self._db_path)
-            if (checked.st_dev, checked.st_ino) != (opened.st_dev, opened.st_ino):
+            checked = _identity(_DBNAME, root)
+            if checked is None or checked != _identity(self._db_path):
                 raise StoreError(f"cache directory {self.directory} was replaced while it was opened")
         except BaseException:
             cache.close()
             raise
-        return cache, (checked.st_dev, checked.st_ino)
+        return cache, checked
 
     def _rebuild(self) -> bool:
         """Delete a corrupt database and its value files, once per store; whether it did.
@@ -510,9 +509,10 @@ class DiskStore:
             os.close(root)
 
 
-def _identity(path: Path) -> tuple[int, int] | None:
+def _identity(path: Path | str, directory: int | None = None) -> tuple[int, int] | None:
+    """The device and inode ``path`` names now (relative to ``directory``, no link followed), or None."""
     try:
-        info = os.stat(path)
+        info = os.stat(path) if directory is None else os.stat(path, dir_fd=directory, follow_symlinks=False)
     except OSError:
         return None
     return info.st_dev, info.st_ino
