@@ -269,6 +269,15 @@ class ValueFiles:
 
     def write(self, name: str, data: bytes) -> None:
         """Create value file ``name`` (it must not exist); a half-written file is removed."""
+        for attempt in range(10):
+            # Another process removing its last value file there may rmdir ``ab/cd`` meanwhile.
+            try:
+                return self._create(name, data)
+            except FileNotFoundError:
+                if attempt == 9:
+                    raise
+
+    def _create(self, name: str, data: bytes) -> None:
         directory, leaf = self._directory_of(name, create=True)
         try:
             fd = os.open(leaf, _CREATE_FLAGS, 0o600, dir_fd=directory)
