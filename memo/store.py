@@ -10,8 +10,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import re
-import shutil
 import sqlite3
 import stat
 import threading
@@ -20,6 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
+from memo import cachedir
 from memo.errors import StoreError, StoreUnavailableError, UnsafeEntryError
 
 try:
@@ -41,7 +40,23 @@ CACHEDIR_TAG = (
 
 @runtime_checkable
 class Store(Protocol):
-    """Bytes by string key, with optional expiry. Every method may raise ``StoreError``."""
+    """Bytes by ``str`` key, with optional expiry. Every method may raise ``StoreError``, and only that.
+
+    The contract every store keeps (``tests/test_store_contract.py`` runs it on each):
+
+    - ``get(key)``: the bytes last set under ``key``, or ``None`` for a miss (a key never
+      set, deleted, cleared or expired). ``None`` is the miss sentinel: ``b""`` is a value.
+    - ``set(key, value, expire)``: ``value`` must be exactly ``bytes`` (``StoreError``
+      otherwise, nothing stored). It replaces any earlier value and expiry. ``expire`` is
+      seconds from now (at or below zero: already expired), ``None`` for no expiry.
+    - ``delete(key)``: removes it; a missing key is not an error.
+    - ``clear()``: removes every entry; returns how many it removed.
+    - ``count()``: entries held (expired ones may be counted until they are dropped).
+    - ``size_bytes()``: an estimate of the bytes held, at least the sum of stored values'
+      lengths, never negative.
+    - ``close()``: releases connections and descriptors; may be called twice; a later
+      call opens the store again with its entries intact.
+    """
 
     def get(self, key: str) -> bytes | None: ...
 
@@ -76,8 +91,10 @@ class MemoryStore:
         return value
 
     def set(self, key: str, value: bytes, expire: float | None) -> None:
-        if not isinstance(value, bytes):
-            raise StoreError(f"stores hold bytes, not {type(value).__name__}")
+        if type(key) is not str:
+            raise UnsafeEntryError(f"keys are str, not {type(key).__name__}")
+        if type(value) is not bytes:
+            raise UnsafeEntryError(f"values are bytes, not {type(value).__name__}")
         self._data[key] = (value, None if expire is None else self._clock() + expire)
 
     def delete(self, key: str) -> None:
@@ -101,13 +118,32 @@ class MemoryStore:
 if diskcache is not None:
 
     class BytesOnlyDisk(diskcache.Disk):  # type: ignore[misc]
-        """A diskcache ``Disk`` that stores bytes only and never unpickles.
+        """A diskcache ``Disk`` that stores bytes only, never unpickles, and never leaves its directory.
 
-        diskcache through 5.6.3 unpickles any value stored in pickle mode
-        (CVE-2025-69872). This Disk refuses to write anything but bytes, and refuses
-        to read back any mode but raw and binary, so a planted pickle is an error, not
-        code that runs.
+        diskcache through 5.6.3 unpickles any value stored in pickle mode (CVE-2025-69872),
+        and opens, unlinks and ``removedirs`` whatever path a row's ``filename`` names,
+        ``../..`` and absolute paths included. This Disk writes nothing but bytes, reads
+        back no mode but raw and binary, and does all value-file I/O through
+        ``cachedir.ValueFiles``: only names diskcache itself makes, relative to the checked
+        directory's descriptor, no symlink followed, only regular files read. Until the
+        store ``attach``es that descriptor it touches no file at all.
         """
+
+        def __init__(self, directory: str, min_file_size: int = 0, pickle_protocol: int = 0, **_foreign: Any) -> None:
+            # A ``disk_*`` row planted in the Settings table arrives here as a keyword:
+            # ignored, rather than a TypeError out of the store.
+            super().__init__(directory, min_file_size=min_file_size, pickle_protocol=pickle_protocol)
+            self._files: cachedir.ValueFiles | None = None
+
+        def attach(self, files: cachedir.ValueFiles | None) -> None:
+            """Give this Disk the value files of the checked directory (None when it is closed)."""
+            self._files = files
+
+        def _value_files(self) -> cachedir.ValueFiles:
+            files = self._files
+            if files is None:
+                raise StoreError("the cache directory is closed")
+            return files
 
         def put(self, key: Any) -> tuple[Any, bool]:
             if type(key) is not str:
@@ -119,45 +155,59 @@ if diskcache is not None:
                 raise UnsafeEntryError("refusing to unpickle a stored key")
             return key
 
-        def store(self, value: Any, read: bool, key: Any = None) -> Any:
-            if type(value) is not bytes:
+        def store(self, value: Any, read: bool, key: Any = None) -> tuple[int, int, str | None, Any]:
+            if type(value) is not bytes or read:
                 raise UnsafeEntryError(f"values are bytes, not {type(value).__name__}")
-            return super().store(value, read, key=key)
+            if len(value) < self.min_file_size:
+                return 0, MODE_RAW, None, sqlite3.Binary(value)
+            if len(value) > cachedir.MAX_VALUE_BYTES:
+                raise StoreError(f"a value of {len(value)} bytes is over the {cachedir.MAX_VALUE_BYTES} byte limit")
+            filename, _ = self.filename(key, value)
+            self._value_files().write(filename, value)
+            return len(value), MODE_BINARY, filename, None
 
-        def _write(self, full_path: str, iterator: Any, mode: str, encoding: str | None = None) -> Any:
-            try:
-                return super()._write(full_path, iterator, mode, encoding)
-            except OSError:
-                # A half-written value file (disk full) is never referenced: do not leak it.
-                with contextlib.suppress(OSError):
-                    os.remove(full_path)
-                raise
+        def fetch(self, mode: int, filename: Any, value: Any, read: bool) -> bytes:
+            if mode == MODE_RAW and not read:
+                if type(value) is not bytes:
+                    raise UnsafeEntryError(f"refusing a stored {type(value).__name__}: values are bytes")
+                return value
+            if mode == MODE_BINARY and not read:
+                return self._value_files().read(filename)
+            raise UnsafeEntryError(f"refusing to read an entry stored in mode {mode}")
 
-        def fetch(self, mode: int, filename: Any, value: Any, read: bool) -> Any:
-            if mode not in (MODE_RAW, MODE_BINARY) or read:
-                raise UnsafeEntryError(f"refusing to read an entry stored in mode {mode}")
-            if mode == MODE_BINARY and not (isinstance(filename, str) and _VALUE_FILE.fullmatch(filename)):
-                # A row naming /dev/zero or ../../elsewhere would be read without end or
-                # from outside the cache: only the names diskcache itself makes are read.
-                raise UnsafeEntryError(f"refusing to read a value file named {filename!r}")
-            return super().fetch(mode, filename, value, read)
+        def remove(self, file_path: Any) -> None:
+            # Called for every row diskcache drops: delete, overwrite, eviction, expiry, clear.
+            files = self._files
+            if files is not None:
+                files.remove(file_path)
 
     class _BoundedCache(diskcache.Cache):  # type: ignore[misc]
-        """diskcache's ``Cache``, with its open-time retry bounded by the store's timeout.
+        """diskcache's ``Cache`` over a checked directory, with a bounded open and only memo's settings.
 
         ``Cache.__init__`` writes its settings through ``_sql_retry``, which retries
         "database is locked" for 60 s with ``time.sleep``. The store opens on the event
         loop, so another process's write transaction would stall every coroutine for a
         minute; here the whole open gives up after ``timeout`` instead.
+
+        ``Cache`` also applies every ``sqlite_*`` row of the database's Settings table as a
+        PRAGMA, on open and on each new connection: a planted ``sqlite_query_only`` would
+        make the cache read-only, ``sqlite_temp_store_directory`` would write elsewhere.
+        Settings memo does not pass are ignored (``reset``), and it passes all it knows.
         """
 
-        def __init__(self, directory: str, *, timeout: float, **settings: Any) -> None:
+        def __init__(self, directory: str, *, root: int, timeout: float, **settings: Any) -> None:
             self._open_deadline: float | None = time.monotonic() + timeout
             self._retry_limit = timeout
             try:
                 super().__init__(directory, timeout=timeout, **settings)
             finally:
                 self._open_deadline = None
+            self._disk.attach(cachedir.ValueFiles(root))
+
+        def reset(self, key: str, value: Any = diskcache.core.ENOVAL, update: bool = True) -> Any:
+            if key.startswith(("sqlite_", "disk_")) and key not in diskcache.DEFAULT_SETTINGS:
+                return value
+            return super().reset(key, value, update)
 
         @property
         def _sql_retry(self) -> Callable[..., Any]:
@@ -176,49 +226,25 @@ if diskcache is not None:
             return execute
 
 
-_VALUE_FILE = re.compile(r"[0-9a-f]{2}[/\\][0-9a-f]{2}[/\\][0-9a-f]{28}\.val")
-"""The relative names diskcache gives value files (``Disk.filename``)."""
+_DBNAME = "cache.db" if diskcache is None else str(diskcache.core.DBNAME)
+_DATABASE_FILES = tuple(_DBNAME + suffix for suffix in ("", "-wal", "-shm", "-journal"))
 
 
-def check_directory_trust(directory: Path) -> str | None:
-    """Why ``directory`` must not be trusted as a cache (as ssh's StrictModes), or None.
+def _check_database_files(root: int, directory: Path) -> None:
+    """Refuse (and remove) a database file that is a symlink, a hard link or not a regular file.
 
-    A directory that others can write to, or that another user owns, could hold entries
-    planted to pass a file that should fail.
+    sqlite follows symlinks: a restored cache whose ``cache.db`` names another database
+    of the user's would have diskcache write its tables into it.
     """
-    info = directory.stat()
-    if not stat.S_ISDIR(info.st_mode):
-        return f"{directory} is not a directory"
-    if hasattr(os, "geteuid") and info.st_uid != os.geteuid():
-        return f"{directory} is owned by uid {info.st_uid}, not by this user"
-    if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
-        return f"{directory} is writable by group or others (mode {stat.S_IMODE(info.st_mode):o})"
-    return None
-
-
-def prepare_directory(directory: Path) -> None:
-    """Create ``directory`` owner-only with a CACHEDIR.TAG.
-
-    ``StoreUnavailableError`` if it is untrusted; ``StoreError`` if it cannot be made now.
-    """
-    try:
-        if not directory.exists():
-            directory.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                directory.mkdir(mode=0o700)
-            except FileExistsError:
-                pass
-            else:
-                os.chmod(directory, 0o700)  # mkdir's mode is filtered by the umask
-        reason = check_directory_trust(directory)
-        if reason is not None:
-            raise StoreUnavailableError(f"not using the cache: {reason}")
-        tag = directory / "CACHEDIR.TAG"
-        if not tag.exists():
-            tag.write_text(CACHEDIR_TAG, encoding="ascii")
-    except OSError as exc:
-        # Not StoreUnavailableError: another process may be deleting and recreating it.
-        raise StoreError(f"cannot prepare cache directory {directory}: {exc}") from exc
+    for name in _DATABASE_FILES:
+        try:
+            info = os.stat(name, dir_fd=root, follow_symlinks=False)
+        except FileNotFoundError:
+            continue
+        if not stat.S_ISREG(info.st_mode) or info.st_nlink != 1:
+            with contextlib.suppress(OSError):
+                os.unlink(name, dir_fd=root)  # a symlink is removed, not what it names
+            raise StoreError(f"{directory / name} was not a database file of its own (a link or special file); removed")
 
 
 _BACKEND_ERRORS: tuple[type[BaseException], ...] = (OSError, sqlite3.Error, ValueError)
@@ -264,6 +290,7 @@ class DiskStore:
         self._timeout = timeout
         self._clock = clock
         self._cache: Any = None
+        self._root: int | None = None
         self._open_lock = threading.Lock()
         self._retry_open_at = float("-inf")
         self._open_error: BaseException | None = None
@@ -272,7 +299,7 @@ class DiskStore:
 
     @property
     def _db_path(self) -> Path:
-        return self.directory / str(diskcache.core.DBNAME)
+        return self.directory / _DBNAME
 
     def _open(self) -> Any:
         cache = self._cache
@@ -286,8 +313,12 @@ class DiskStore:
                         self._open_error
                     )
                 try:
-                    prepare_directory(self.directory)
-                    self._cache = self._connect()
+                    root = self._prepare()
+                    try:
+                        cache, identity = self._connect(root)
+                    except BaseException:
+                        os.close(root)
+                        raise
                 except StoreUnavailableError:
                     raise  # untrusted: off for this run
                 except _OPEN_ERRORS as exc:
@@ -302,38 +333,81 @@ class DiskStore:
                     self._retry_open_at = self._clock() + OPEN_RETRY_S
                     self._open_error = cause
                     raise StoreError(f"cannot open cache in {self.directory} now: {_describe(cause)}") from cause
-                self._db_identity = _identity(self._db_path)
+                self._cache, self._root, self._db_identity = cache, root, identity
             return self._cache
 
-    def _connect(self) -> Any:
-        return _BoundedCache(
-            str(self.directory),
-            timeout=self._timeout,
-            disk=BytesOnlyDisk,
-            size_limit=self._size_limit,
-            eviction_policy="least-recently-stored",
-            statistics=0,
-            tag_index=0,
-        )
+    def _prepare(self) -> int:
+        """The cache directory, checked and held open, with a CACHEDIR.TAG and no foreign database file.
+
+        ``StoreUnavailableError`` if it is untrusted; ``StoreError`` if it cannot be made now.
+        """
+        if not cachedir.SUPPORTED:
+            raise StoreUnavailableError("not using the cache: this platform cannot open files without following links")
+        try:
+            root = cachedir.open_directory(str(self.directory), create=True)
+        except OSError as exc:
+            # Not StoreUnavailableError: another process may be deleting and recreating it.
+            raise StoreError(f"cannot prepare cache directory {self.directory}: {exc}") from exc
+        try:
+            cachedir.create_file(root, "CACHEDIR.TAG", CACHEDIR_TAG.encode("ascii"))
+            _check_database_files(root, self.directory)
+        except OSError as exc:
+            os.close(root)
+            raise StoreError(f"cannot prepare cache directory {self.directory}: {exc}") from exc
+        except BaseException:
+            os.close(root)
+            raise
+        return root
+
+    def _connect(self, root: int) -> tuple[Any, tuple[int, int]]:
+        """diskcache over the directory held as ``root``, and its database's identity.
+
+        sqlite opens its file by path, so the path is looked up once more after the check.
+        ``open_directory`` allows nobody but root and this user to change any name on that
+        path, so the lookup cannot be redirected by others; the identity check here (and
+        before every write, ``_reopen_if_replaced``) catches the directory being deleted
+        or replaced by this user's own processes while it was opened.
+        """
+        settings = {
+            **diskcache.DEFAULT_SETTINGS,
+            "size_limit": self._size_limit,
+            "eviction_policy": "least-recently-stored",
+            "statistics": 0,
+            "tag_index": 0,
+        }
+        cache = _BoundedCache(str(self.directory), root=root, timeout=self._timeout, disk=BytesOnlyDisk, **settings)
+        try:
+            checked = _identity(_DBNAME, root)
+            if checked is None or checked != _identity(self._db_path):
+                raise StoreError(f"cache directory {self.directory} was replaced while it was opened")
+        except BaseException:
+            cache.close()
+            raise
+        return cache, checked
 
     def _rebuild(self) -> bool:
         """Delete a corrupt database and its value files, once per store; whether it did.
 
         A cache holds nothing that cannot be computed again, so starting afresh is the
-        repair. Only diskcache's own names are removed from the directory.
+        repair. Only diskcache's own names are removed, inside the checked directory.
         """
         if self._rebuilt:
             return False
         self._rebuilt = True
         self.close()
         try:
-            for suffix in ("", "-wal", "-shm"):
-                Path(f"{self._db_path}{suffix}").unlink(missing_ok=True)
-            for child in self.directory.iterdir():
-                if child.is_dir() and not child.is_symlink() and re.fullmatch(r"[0-9a-f]{2}", child.name):
-                    shutil.rmtree(child, ignore_errors=True)
+            root = cachedir.open_directory(str(self.directory), create=False)
+        except (OSError, StoreError):
+            return False
+        try:
+            for name in _DATABASE_FILES:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(name, dir_fd=root)
+            cachedir.ValueFiles(root).remove_all()
         except OSError:
             return False
+        finally:
+            os.close(root)
         return True
 
     def _failure(self, action: str, exc: BaseException) -> StoreError:
@@ -426,14 +500,19 @@ class DiskStore:
 
     def close(self) -> None:
         cache, self._cache = self._cache, None
+        root, self._root = self._root, None
         if cache is not None:
             with contextlib.suppress(*_BACKEND_ERRORS):
                 cache.close()
+            cache.disk.attach(None)
+        if root is not None:
+            os.close(root)
 
 
-def _identity(path: Path) -> tuple[int, int] | None:
+def _identity(path: Path | str, directory: int | None = None) -> tuple[int, int] | None:
+    """The device and inode ``path`` names now (relative to ``directory``, no link followed), or None."""
     try:
-        info = os.stat(path)
+        info = os.stat(path) if directory is None else os.stat(path, dir_fd=directory, follow_symlinks=False)
     except OSError:
         return None
     return info.st_dev, info.st_ino

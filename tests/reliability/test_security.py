@@ -186,12 +186,15 @@ def test_the_cache_directory_is_created_owner_only_whatever_the_umask(tmp_path: 
     finally:
         os.umask(previous)
     assert stat.S_IMODE((tmp_path / "deep" / "cache").stat().st_mode) == 0o700
+    assert stat.S_IMODE((tmp_path / "deep").stat().st_mode) == 0o700  # parents too
     assert (tmp_path / "deep" / "cache" / "CACHEDIR.TAG").read_text().startswith("Signature: 8a477f597d28d172")
 
 
 def _make_writable_by_others(path: Path, mode: int) -> None:
     path.mkdir()
     os.chmod(path, mode)
+    if mode & stat.S_IWGRP and is_root():
+        os.chown(path, -1, 65534)  # a group with others in it, not the owner's private group
 
 
 def _make_foreign(path: Path, mode: int) -> None:
@@ -235,3 +238,155 @@ async def test_an_untrusted_cache_directory_is_not_used_and_warned_about_once(
     warnings = [r.getMessage() for r in caplog.records if r.name == "memo"]
     assert len(warnings) == 1 and reason in warnings[0] and "not using the cache" in warnings[0]
     assert sorted(os.listdir(cache_dir)) == []  # nothing written into a directory others control
+
+
+# -- the directory and everything leading to it, checked as ssh's StrictModes -------------------
+
+
+def _served_from(cache_dir: Path, tmp_path: Path) -> tuple[bool, list[str]]:
+    """Whether a store over ``cache_dir`` is usable, and the warnings a ValidationCache gave."""
+    records: list[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda record: records.append(record.getMessage())  # type: ignore[method-assign]
+    logging.getLogger("memo").addHandler(handler)
+    try:
+        source = tmp_path / "a.py"
+        source.write_text("x = 1\n")
+        with ValidationCache(cache_dir) as cache:
+            cache.set(source, "lint", ValidationResult("lint", True, file_path=str(source)))
+            hit = cache.get(source, "lint") is not None
+    finally:
+        logging.getLogger("memo").removeHandler(handler)
+    return hit, records
+
+
+def _dir(path: Path, mode: int, uid: int = -1) -> Path:
+    path.mkdir()
+    os.chmod(path, mode)
+    if uid != -1:
+        os.chown(path, uid, -1)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("parent_mode", "parent_uid", "reason"),
+    [
+        (0o777, -1, "writable by group or others (mode 777)"),
+        (0o757, -1, "writable by group or others (mode 757)"),
+        pytest.param(
+            0o755,
+            65534,
+            "owned by uid 65534, neither root nor this user",
+            marks=pytest.mark.skipif(not is_root(), reason="only root can give a directory away"),
+        ),
+    ],
+    ids=["world-writable-parent", "other-writable-parent", "foreign-parent"],
+)
+def test_an_untrusted_parent_directory_turns_the_cache_off(
+    tmp_path: Path, parent_mode: int, parent_uid: int, reason: str
+) -> None:
+    parent = _dir(tmp_path / "shared", parent_mode, parent_uid)
+    cache_dir = _dir(parent / "cache", 0o700)  # the cache itself is fine: who controls its parent is not
+    hit, warnings = _served_from(cache_dir, tmp_path)
+    assert not hit
+    assert len(warnings) == 1 and reason in warnings[0] and "not using the cache" in warnings[0]
+    assert sorted(os.listdir(cache_dir)) == []
+
+
+def test_a_sticky_world_writable_parent_such_as_tmp_is_trusted(tmp_path: Path) -> None:
+    parent = _dir(tmp_path / "tmp", 0o1777)
+    hit, warnings = _served_from(parent / "cache", tmp_path)
+    assert hit and warnings == []
+    assert stat.S_IMODE((parent / "cache").stat().st_mode) == 0o700
+
+
+@pytest.mark.skipif(not is_root(), reason="needs a group that is not the owner's own")
+def test_group_writable_is_trusted_only_for_the_owners_private_group(tmp_path: Path) -> None:
+    import grp
+    import pwd
+
+    own_group = pwd.getpwuid(os.geteuid()).pw_gid
+    assert set(grp.getgrgid(own_group).gr_mem) <= {pwd.getpwuid(os.geteuid()).pw_name}
+    private = _dir(tmp_path / "private", 0o775)
+    os.chown(private, -1, own_group)
+    assert _served_from(private / "cache", tmp_path) == (True, [])
+    shared = _dir(tmp_path / "shared", 0o775)
+    os.chown(shared, -1, 65534)
+    hit, warnings = _served_from(shared / "cache", tmp_path)
+    assert not hit and "writable by group or others" in warnings[0]
+
+
+@pytest.mark.skipif(not is_root(), reason="only root can make a symlink another user owns")
+def test_a_cache_path_through_another_users_symlink_is_refused(tmp_path: Path) -> None:
+    # A second user's symlink in a sticky world-writable directory: they can flip it at any time.
+    sticky = _dir(tmp_path / "tmp", 0o1777)
+    real = _dir(tmp_path / "real", 0o700)
+    link = sticky / "cache"
+    link.symlink_to(real)
+    os.lchown(link, 65534, 65534)
+    hit, warnings = _served_from(link, tmp_path)
+    assert not hit
+    assert len(warnings) == 1 and "is a symlink owned by uid 65534" in warnings[0]
+    assert os.listdir(real) == []
+
+
+def test_a_cache_path_through_the_users_own_symlinks_is_followed(tmp_path: Path) -> None:
+    # As macOS's /tmp -> private/tmp, or a home directory reached through a link.
+    real = _dir(tmp_path / "real", 0o700)
+    (tmp_path / "alias").symlink_to("real")
+    hit, warnings = _served_from(tmp_path / "alias" / "cache", tmp_path)
+    assert hit and warnings == []
+    assert (real / "cache" / "cache.db").exists()
+
+
+def test_a_cache_directory_that_is_another_users_symlink_target_is_refused(tmp_path: Path) -> None:
+    # The symlink is ours, but the directory it names is writable by others.
+    target = _dir(tmp_path / "open", 0o777)
+    (tmp_path / "cache").symlink_to(target)
+    hit, warnings = _served_from(tmp_path / "cache", tmp_path)
+    assert not hit and "writable by group or others" in warnings[0]
+
+
+def test_value_files_are_read_from_the_directory_that_was_checked_after_its_path_is_swapped(
+    tmp_path: Path,
+) -> None:
+    cache_dir = tmp_path / "cache"
+    store = DiskStore(cache_dir)
+    store.set("big", b"genuine" * 10_000, None)  # large enough for a value file
+    (name,) = [p.relative_to(cache_dir) for p in cache_dir.rglob("*.val")]
+    os.rename(cache_dir, tmp_path / "moved")
+    forged = cache_dir / name
+    forged.parent.mkdir(parents=True)
+    forged.write_bytes(b"forged")
+    assert store.get("big") == b"genuine" * 10_000
+    store.close()
+
+
+def test_a_directory_swapped_between_the_check_and_the_database_open_is_not_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Another cache, holding a planted "passed" for the key, is put in place of the checked
+    # directory right after the check: the database sqlite then opens by path is not the
+    # checked one, and it must not be served.
+    from memo import cachedir
+
+    source = tmp_path / "a.py"
+    source.write_text("x = (\n")
+    planted_dir = tmp_path / "planted"
+    with ValidationCache(planted_dir) as planted:
+        planted.set(source, "syntax", ValidationResult("syntax", True, file_path=str(source)))
+        key = planted.key_for(source, "syntax").key
+    cache_dir = tmp_path / "cache"
+    checked = cachedir.open_directory
+
+    def check_then_swap(path: str, *, create: bool) -> int:
+        fd = checked(path, create=create)
+        os.rename(cache_dir, tmp_path / "checked")
+        os.rename(planted_dir, cache_dir)
+        return fd
+
+    monkeypatch.setattr(cachedir, "open_directory", check_then_swap)
+    with caplog.at_level(logging.WARNING, logger="memo"), ValidationCache(cache_dir) as cache:
+        assert cache.lookup(key, str(source)) is None
+    warnings = [r.getMessage() for r in caplog.records if r.name == "memo"]
+    assert len(warnings) == 1 and "replaced while it was opened" in warnings[0]

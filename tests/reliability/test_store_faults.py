@@ -12,10 +12,9 @@ import stat
 from pathlib import Path
 from typing import Any
 
-import diskcache
 import pytest
 
-from memo import DiskStore, ValidationCache, bind_cache
+from memo import DiskStore, ValidationCache, bind_cache, cachedir
 
 from ._support import as_unprivileged, fingerprint, fingerprint_validator, is_root, shared_tmp
 
@@ -147,12 +146,10 @@ def test_a_read_only_cache_directory_turns_caching_off_with_one_warning(with_dat
     assert "cannot prepare cache directory" in outcome["warnings"][0] or "cannot open cache" in outcome["warnings"][0]
 
 
-def _fill_then_fail(self: Any, full_path: str, iterator: Any, mode: str, encoding: str | None = None) -> int:
-    """Disk ``_write`` that writes part of the value and then finds the disk full."""
-    os.makedirs(os.path.dirname(full_path), exist_ok=True)
-    with open(full_path, mode) as out:
-        out.write(next(iter(iterator))[:100])
-    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), full_path)
+def _fill_then_fail(fd: int, data: bytes) -> None:
+    """The value-file writer, finding the disk full after part of the value."""
+    os.write(fd, data[:100])
+    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
 
 async def test_disk_full_writing_a_value_file_skips_the_write_and_leaks_nothing(
@@ -161,7 +158,7 @@ async def test_disk_full_writing_a_value_file_skips_the_write_and_leaks_nothing(
     paths = _tree(tmp_path / "src")
     cache_dir = tmp_path / "cache"
     validator = fingerprint_validator(padding=500)
-    monkeypatch.setattr(diskcache.Disk, "_write", _fill_then_fail)
+    monkeypatch.setattr(cachedir, "_write_all", _fill_then_fail)
     with caplog.at_level(logging.WARNING, logger="memo"):
         results = await _run(cache_dir, paths, validator)
     _assert_correct(results, paths)
@@ -183,7 +180,7 @@ async def test_a_full_database_keeps_serving_what_it_holds(tmp_path: Path, caplo
     # A real SQLITE_FULL: the connection may not grow the file past its current size.
     raw = store._open()
     (current,) = raw._sql("PRAGMA page_count").fetchone()
-    raw.reset("sqlite_max_page_count", current + 1, update=False)
+    raw._sql(f"PRAGMA max_page_count = {current + 1}")
     with bind_cache(cache), caplog.at_level(logging.WARNING, logger="memo"):
         results = [await validator(p).validate() for p in paths]
         _assert_correct(results, paths)
