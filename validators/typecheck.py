@@ -27,7 +27,7 @@ import time
 from typing import Any, ClassVar
 
 from memo import Finding, ValidationResult, cached_validation
-from validators import _options, _process, _tools
+from validators import _context, _options, _process, _tools
 from validators._options import OptionError
 from validators.base import Validator
 
@@ -65,8 +65,10 @@ class TypesValidator(Validator):
     default_timeout: ClassVar[float] = 600.0
 
     def cache_identity(self) -> str:
+        """mypy's version and the interpreter it runs under (its default ``python_version``)."""
         found = _tools.find_tool(self.tool)
-        return found.identity if found is not None else f"{self.tool} not installed"
+        tool = found.identity if found is not None else f"{self.tool} not installed"
+        return f"{tool} on {_context.interpreter()}"
 
     def command(self, tool: _tools.Tool) -> list[str]:
         """The mypy command line for these options (``OptionError`` for a bad option)."""
