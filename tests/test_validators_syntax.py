@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import platform
+import sys
 from pathlib import Path
 
 from memo import ValidationResult, validator_identity
@@ -57,6 +58,7 @@ async def test_deeply_nested_source_is_a_finding_not_a_crash(tmp_path: Path) -> 
     assert len(result.findings) == 1
 
 
-def test_python_version_is_part_of_the_identity() -> None:
-    # The grammar changes between versions, so results must not cross them.
-    assert validator_identity(SyntaxValidator("x.py")).endswith(f"+python {platform.python_version()}")
+def test_python_implementation_and_version_are_part_of_the_identity() -> None:
+    # The grammar changes between versions (and implementations), so results must not cross them.
+    identity = validator_identity(SyntaxValidator("x.py"))
+    assert identity.endswith(f" on {sys.implementation.name} {platform.python_version()}")

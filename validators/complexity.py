@@ -9,6 +9,9 @@ Options (config section ``[complexity]``):
 - ``max_complexity``: the highest complexity allowed (default 10).
 - ``timeout``: seconds one batch may take in the worker pool (default 60).
 
+The key holds radon's version and the interpreter radon parses with (implementation and
+version): the grammar decides what parses, so a file is measured again under another Python.
+
 radon is pure Python, so it runs in the shared process pool, a batch of files per task.
 """
 
@@ -18,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from typing import ClassVar
 
 from memo import ValidationResult, cached_validation
-from validators import _options, _pool, _tools, _workers
+from validators import _context, _options, _pool, _workers
 from validators._batched import BatchedValidator
 from validators._outcome import Outcome
 from validators._tools import Tool
@@ -30,16 +33,15 @@ class ComplexityValidator(BatchedValidator):
     """radon's cyclomatic complexity against ``max_complexity``."""
 
     dimension: ClassVar[str] = "complexity"
-    version: ClassVar[str] = "1"
+    version: ClassVar[str] = "2"
     tool: ClassVar[str] = "radon"
     max_batch: ClassVar[int] = 256
     min_chunk: ClassVar[int] = 8
     max_chunks: ClassVar[int] = 2 * _pool.workers()
 
     def cache_identity(self) -> str:
-        """radon's version and Python's: both decide how a file parses."""
-        python = _tools.find_tool("python")
-        return f"{super().cache_identity()} {python.identity if python else ''}".rstrip()
+        """radon's version and the interpreter's (implementation and version): both decide how a file parses."""
+        return f"{super().cache_identity()} on {_context.interpreter()}"
 
     def settings(self) -> int:
         limit = _options.integer(self.options(), self.dimension, "max_complexity", DEFAULT_MAX_COMPLEXITY, minimum=0)

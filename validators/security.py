@@ -4,13 +4,23 @@ Findings carry bandit's test id (``B101``, ``B307``, ...) and map its severity: 
 error, MEDIUM -> warning, LOW -> info. Any finding fails the file, as bandit's own exit
 status does. A file bandit cannot parse gets one ``unparsable`` finding.
 
+bandit runs at the project root with the project's own bandit configuration, as
+``bandit -r .`` would there (see ``validators._bandit_config``): the root's ``.bandit``
+file, ``[tool.bandit]`` in ``pyproject.toml`` (passed as ``-c pyproject.toml``), its
+``skips``, ``tests`` and ``exclude_dirs``. A file that configuration excludes gets no
+findings. memo's own options below apply on top.
+
 Options (config section ``[security]``):
 
-- ``skip``: test ids to skip (bandit's ``--skip``), e.g. ``["B101"]``.
-- ``tests``: only run these test ids (``--tests``).
+- ``skip``: test ids to skip, in addition to the project's (bandit's ``--skip``), e.g. ``["B101"]``.
+- ``tests``: only run these test ids, in addition to the project's (``--tests``).
 - ``severity``: report only issues of at least this severity: ``low``, ``medium`` or ``high``.
 - ``confidence``: report only issues of at least this confidence: ``low``, ``medium`` or ``high``.
 - ``timeout``: seconds one bandit process may run before it is killed (default 60).
+
+The key holds bandit's version, the interpreter bandit parses with (its grammar decides
+what parses), the versions of any third-party bandit plugins, and a digest of the
+project's bandit configuration (``cache_context()``).
 
 bandit is single-threaded Python that takes ~0.2 s to start, so batches are large and
 split into one chunk per core.
@@ -18,20 +28,49 @@ split into one chunk per core.
 
 from __future__ import annotations
 
+import functools
+import importlib.metadata
 import json
+import os
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from memo import ValidationResult, cached_validation
-from validators import _options, _process
-from validators._batched import BatchedValidator, PathIndex
+from validators import _bandit_config, _context, _options, _process
+from validators._batched import BatchedValidator
 from validators._outcome import Outcome, RawFinding
 from validators._tools import Tool
 
 _SEVERITY = {"HIGH": "error", "MEDIUM": "warning", "LOW": "info"}
 _LEVELS = ("low", "medium", "high")
 
-SecuritySettings = tuple[str, ...]
+
+@dataclass(frozen=True)
+class SecuritySettings:
+    """How one bandit process is run: where, with which arguments, under which config digest."""
+
+    root: str
+    args: tuple[str, ...]
+    digest: str
+
+
+@functools.cache
+def _plugins() -> str:
+    """Third-party distributions that add bandit checks, with their versions: they change findings."""
+    found = set()
+    for group in ("bandit.plugins", "bandit.blacklists"):
+        for entry in importlib.metadata.entry_points(group=group):
+            dist = entry.dist
+            if dist is not None and dist.name.lower() != "bandit":
+                found.add(f"{dist.name} {dist.version}")
+    return ", ".join(sorted(found))
+
+
+def _argument(path: str, root: str) -> str:
+    """The path as ``bandit -r .`` in ``root`` spells it (``./pkg/a.py``), so its exclusions match."""
+    relative = os.path.relpath(path, root)
+    return path if relative.startswith(os.pardir) else os.path.join(os.curdir, relative)
 
 
 def _finding(entry: Mapping[str, Any]) -> RawFinding:
@@ -44,20 +83,26 @@ def _finding(entry: Mapping[str, Any]) -> RawFinding:
     )
 
 
-def parse_report(stdout: bytes, paths: Sequence[str]) -> dict[str, Outcome]:
-    """bandit's JSON report, split per file; ``ValueError`` if it is not one."""
+def parse_report(stdout: bytes, names: Mapping[str, str]) -> dict[str, Outcome]:
+    """bandit's JSON report, split per file; ``ValueError`` if it is not one.
+
+    ``names`` maps each name bandit was given (normalised) to the path the result is for.
+    """
     report = json.loads(stdout)
     if not isinstance(report, dict) or not isinstance(report.get("results"), list):
         raise ValueError("not a bandit JSON report")
-    index = PathIndex(paths)
+
+    def find(name: object) -> str | None:
+        return names.get(os.path.normpath(str(name or "")))
+
     found: dict[str, list[RawFinding]] = {}
     for entry in report["results"]:
-        path = index.find(str(entry.get("filename", "")))
+        path = find(entry.get("filename"))
         if path is None:
             raise ValueError(f"bandit reported a file it was not given: {entry.get('filename')!r}")
         found.setdefault(path, []).append(_finding(entry))
     for error in report.get("errors") or []:
-        path = index.find(str(error.get("filename", "")))
+        path = find(error.get("filename"))
         if path is not None:
             reason = str(error.get("reason", "bandit could not check this file"))
             found.setdefault(path, []).append((1, 1, "unparsable", reason, "error"))
@@ -68,36 +113,68 @@ class SecurityValidator(BatchedValidator):
     """bandit's checks; one finding per issue, with bandit's test id."""
 
     dimension: ClassVar[str] = "security"
-    version: ClassVar[str] = "1"
+    version: ClassVar[str] = "2"
     tool: ClassVar[str] = "bandit"
     max_batch: ClassVar[int] = 256
     min_chunk: ClassVar[int] = 16
+    _project: _bandit_config.BanditConfig | None = None
+
+    def cache_identity(self) -> str:
+        """bandit's version, the interpreter it parses with, and any third-party bandit plugins."""
+        plugins = _plugins()
+        identity = f"{super().cache_identity()} on {_context.interpreter()}"
+        return f"{identity} with {plugins}" if plugins else identity
+
+    def project_root(self) -> str:
+        """Where bandit runs: the project root, or the working directory without one."""
+        return os.path.abspath(self.root if self.root is not None else os.curdir)
+
+    def project_config(self) -> _bandit_config.BanditConfig:
+        """The project's bandit configuration, read once per instance so key and run agree."""
+        config = self._project
+        if config is None:
+            config = self._project = _bandit_config.project_config(self.project_root())
+        return config
+
+    def cache_context(self) -> str:
+        """A digest of the project's bandit configuration (``.bandit``, ``[tool.bandit]``, ``-c`` file)."""
+        return f"bandit config {self.project_config().digest}"
 
     def settings(self) -> SecuritySettings:
         options, dimension = self.options(), self.dimension
-        args: list[str] = []
-        for name, flag in (("skip", "--skip"), ("tests", "--tests")):
-            ids = _options.string_list(options, dimension, name)
+        config = self.project_config()
+        if config.problem is not None:
+            raise _options.OptionError(config.problem)
+        args: list[str] = list(config.config_args)
+        for name, flag, project in (("skip", "--skip", config.skips), ("tests", "--tests", config.tests)):
+            ids = dict.fromkeys((*project, *_options.string_list(options, dimension, name)))
             if ids:
                 args.append(f"{flag}={','.join(ids)}")
         for name, flag in (("severity", "--severity-level"), ("confidence", "--confidence-level")):
             level = _options.choice(options, dimension, name, _LEVELS)
             if level is not None:
                 args.append(f"{flag}={level}")
-        return tuple(args)
+        return SecuritySettings(self.project_root(), tuple(args), config.digest)
 
     @classmethod
     async def check_chunk(
         cls, tool: Tool, paths: Sequence[str], settings: SecuritySettings, timeout: float
     ) -> Mapping[str, Outcome]:
-        argv = [*tool.argv, "--format", "json", "--quiet", *settings, "--", *paths]
-        completed = await _process.run(argv, timeout=timeout)
+        root = settings.root
+        arguments = {path: _argument(path, root) for path in paths}
+        names = {os.path.normpath(name): path for path, name in arguments.items()}
+        argv = [*tool.argv, "--format", "json", "--quiet", *settings.args, "--", *arguments.values()]
+        completed = await _process.run(argv, timeout=timeout, cwd=root)
         try:
             if completed.returncode not in (0, 1):
                 raise ValueError("unexpected exit status")
-            return parse_report(completed.stdout, paths)
+            found = parse_report(completed.stdout, names)
         except (ValueError, AttributeError, TypeError):
             raise _process.ToolError(_process.describe_failure("bandit", completed)) from None
+        if _bandit_config.fresh_config(root).digest != settings.digest:
+            # Stored, this result would sit under the old configuration's key.
+            raise _process.ToolError("bandit's configuration changed while bandit ran; run again")
+        return found
 
     @cached_validation(dimension="security")
     async def validate(self) -> ValidationResult:

@@ -5,7 +5,8 @@ outside a function, ``nonlocal`` at module level) are found too. Findings, each 
 line and column: ``syntax-error``, ``indentation-error``, ``tab-error``,
 ``encoding-error`` (bytes that are not valid in the file's declared encoding),
 ``null-bytes`` (a binary file), and ``syntax-warning`` (severity warning: e.g. an invalid
-escape sequence). The Python version is part of the cache key: the grammar changes.
+escape sequence). The interpreter (implementation and full version) is part of the cache key: the grammar
+and the compiler's checks change between versions.
 
 Options (config section ``[syntax]``):
 
@@ -21,7 +22,7 @@ from collections.abc import Mapping, Sequence
 from typing import ClassVar
 
 from memo import ValidationResult, cached_validation
-from validators import _pool, _workers
+from validators import _context, _pool, _workers
 from validators._batched import BatchedValidator
 from validators._outcome import Outcome
 from validators._tools import Tool
@@ -31,12 +32,16 @@ class SyntaxValidator(BatchedValidator):
     """Compiles the file; one finding per syntax error or compiler warning."""
 
     dimension: ClassVar[str] = "syntax"
-    version: ClassVar[str] = "1"
+    version: ClassVar[str] = "2"
     suffixes: ClassVar[tuple[str, ...]] = (".py", ".pyi")
     tool: ClassVar[str] = "python"
     max_batch: ClassVar[int] = 256
     min_chunk: ClassVar[int] = 16
     max_chunks: ClassVar[int] = 2 * _pool.workers()
+
+    def cache_identity(self) -> str:
+        """The interpreter that compiles: its implementation and full version."""
+        return f"compile on {_context.interpreter()}"
 
     @classmethod
     async def check_chunk(

@@ -13,7 +13,8 @@ and column; mypy's notes become severity ``info`` and do not fail the check.
 
 Options (config section ``[types]``):
 
-- ``paths``: what to check, relative to the root (default ``["."]``).
+- ``paths``: what to check, relative to the root (default: the ``files`` of the project's
+  mypy configuration when it sets them, as a bare ``mypy`` at the root checks; else ``["."]``).
 - ``strict``: pass ``--strict`` (default false).
 - ``ignore_missing_imports``: pass ``--ignore-missing-imports`` (default false).
 - ``timeout``: seconds mypy may run before it is killed (default 600).
@@ -21,17 +22,52 @@ Options (config section ``[types]``):
 
 from __future__ import annotations
 
+import configparser
 import json
 import os
+import sys
 import time
 from typing import Any, ClassVar
 
 from memo import Finding, ValidationResult, cached_validation
-from validators import _options, _process, _tools
+from validators import _context, _options, _process, _tools
 from validators._options import OptionError
 from validators.base import Validator
 
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
 _SEVERITY = {"error": "error", "warning": "warning", "note": "info"}
+
+_CONFIG_NAMES = ("mypy.ini", ".mypy.ini")
+_SHARED_CONFIG_NAMES = ("pyproject.toml", "setup.cfg")
+"""mypy's own search order (``mypy/defaults.py``): the first file that configures mypy wins;
+the shared files count only with a mypy section."""
+
+
+def config_sets_files(root: str) -> bool:
+    """Whether the mypy config found at ``root`` (as mypy finds it there) names the ``files`` to check."""
+    for name in (*_CONFIG_NAMES, *_SHARED_CONFIG_NAMES):
+        path = os.path.join(root, name)
+        if not os.path.isfile(path):
+            continue
+        try:
+            if name == "pyproject.toml":
+                with open(path, "rb") as handle:
+                    table = tomllib.load(handle).get("tool", {}).get("mypy")
+                if not isinstance(table, dict):
+                    continue
+                return bool(table.get("files"))
+            parser = configparser.ConfigParser()
+            parser.read(path, encoding="utf-8")
+        except (OSError, ValueError, configparser.Error):
+            return False  # mypy itself will say what is wrong with it
+        if name in _SHARED_CONFIG_NAMES and not parser.has_section("mypy"):
+            continue
+        return bool(parser.get("mypy", "files", fallback="").strip())
+    return False
 
 
 def _findings(stdout: bytes, root: str) -> list[Finding]:
@@ -65,8 +101,10 @@ class TypesValidator(Validator):
     default_timeout: ClassVar[float] = 600.0
 
     def cache_identity(self) -> str:
+        """mypy's version and the interpreter it runs under (its default ``python_version``)."""
         found = _tools.find_tool(self.tool)
-        return found.identity if found is not None else f"{self.tool} not installed"
+        tool = found.identity if found is not None else f"{self.tool} not installed"
+        return f"{tool} on {_context.interpreter()}"
 
     def command(self, tool: _tools.Tool) -> list[str]:
         """The mypy command line for these options (``OptionError`` for a bad option)."""
@@ -76,7 +114,10 @@ class TypesValidator(Validator):
             argv.append("--strict")
         if _options.flag(options, dimension, "ignore_missing_imports", False):
             argv.append("--ignore-missing-imports")
-        return [*argv, "--", *(_options.string_list(options, dimension, "paths") or (".",))]
+        paths = _options.string_list(options, dimension, "paths")
+        if not paths and self.root is not None and config_sets_files(str(self.root)):
+            return argv  # mypy checks the config's ``files``, as a bare ``mypy`` there would
+        return [*argv, "--", *(paths or (".",))]
 
     @cached_validation(dimension="types")
     async def validate(self) -> ValidationResult:
