@@ -81,6 +81,7 @@ def _ruff() -> Tool | None:
 
 
 _ruff_seen: tuple[StatSignature, Tool] | None = None
+_clock = time.time_ns
 
 
 def _binary_signature(tool: Tool) -> tuple[StatSignature, bool] | None:
@@ -89,7 +90,7 @@ def _binary_signature(tool: Tool) -> tuple[StatSignature, bool] | None:
         info = os.stat(tool.argv[0])
     except (OSError, IndexError):
         return None
-    return stat_signature(info), time.time_ns() - max(info.st_mtime_ns, info.st_ctime_ns) > RACY_WINDOW_NS
+    return stat_signature(info), _clock() - max(info.st_mtime_ns, info.st_ctime_ns) > RACY_WINDOW_NS
 
 
 def _current_ruff() -> Tool | None:
