@@ -156,24 +156,29 @@ class Observer:
             self._dirs.pop(path, None)
         return entries
 
-    def kind(self, directory: str, name: str) -> str:
-        """``"d"`` (directory), ``"f"`` (regular file), ``"o"`` (other) or ``"-"`` (absent)."""
-        known = self._dirs.get(directory)
-        if known is not None:
-            try:
-                if stat_signature(os.stat(directory)) == known.signature:
-                    return known.entries.get(name, _ABSENT)
-            except OSError:
-                return _ABSENT
+    def entries(self, directory: str) -> dict[str, str] | None:
+        """The directory's remembered or fresh listing; None when it is in flux or unreadable.
+
+        A directory changed within the racy window (a busy ``/tmp``, say) is not listed
+        at all: the caller stats the few names it needs instead.
+        """
         try:
             info = os.stat(directory)
         except OSError:
-            return _ABSENT
-        if _trusted(info, self._clock):
-            entries = self.listing(directory)
-            return _ABSENT if entries is None else entries.get(name, _ABSENT)
-        # A directory in flux (a busy /tmp, say): one stat of the name, not a whole listing.
-        return _path_kind(os.path.join(directory, name))
+            return None
+        known = self._dirs.get(directory)
+        if known is not None and stat_signature(info) == known.signature:
+            return known.entries
+        if not _trusted(info, self._clock):
+            return None
+        return self.listing(directory)
+
+    def kind(self, directory: str, name: str) -> str:
+        """``"d"`` (directory), ``"f"`` (regular file), ``"o"`` (other) or ``"-"`` (absent)."""
+        entries = self.entries(directory)
+        if entries is None:
+            return _path_kind(os.path.join(directory, name))
+        return entries.get(name, _ABSENT)
 
     def file(self, path: str) -> _FileView | None:
         """The file's digest and TOML table, or None when it cannot be read as a regular file."""
@@ -326,6 +331,17 @@ class _Facts:
         self.root = root
         self.observer = observer
         self.lines: list[str] = []
+        self._entries: dict[str, dict[str, str] | None] = {}
+
+    def kind(self, directory: str, name: str) -> str:
+        """``Observer.kind``, with each directory looked at once per computation."""
+        if directory in self._entries:
+            entries = self._entries[directory]
+        else:
+            entries = self._entries[directory] = self.observer.entries(directory)
+        if entries is None:
+            return _path_kind(os.path.join(directory, name))
+        return entries.get(name, _ABSENT)
 
     def show(self, path: str) -> str:
         return os.path.relpath(path, self.root).replace(os.sep, "/")
@@ -357,12 +373,11 @@ def _config_facts(facts: _Facts, directory: str) -> tuple[str | None, dict[str, 
 
     Returns the closest config's path and its ruff table (None, None without one).
     """
-    observer = facts.observer
     settings: tuple[str, dict[str, object] | None] | None = None
     pyproject_above = False
     for current in _ancestors(directory):
         for name in CONFIG_NAMES:
-            if observer.kind(current, name) != "f":
+            if facts.kind(current, name) != "f":
                 continue
             path = os.path.join(current, name)
             view = facts.config_file(path)
@@ -376,7 +391,7 @@ def _config_facts(facts: _Facts, directory: str) -> tuple[str | None, dict[str, 
     if settings is None:
         for config_dir in _user_config_dirs():
             for name in CONFIG_NAMES:
-                if observer.kind(config_dir, name) == "f":
+                if facts.kind(config_dir, name) == "f":
                     facts.config_file(os.path.join(config_dir, name))
         return None, None
     path, table = settings
@@ -441,7 +456,7 @@ def _src_roots(facts: _Facts, patterns: Sequence[tuple[str, str]]) -> list[str]:
 def _package_facts(facts: _Facts, directory: str) -> None:
     """Observe the ``__init__`` chain from ``directory`` up to the first directory without one."""
     for current in _ancestors(directory):
-        kinds = [facts.observer.kind(current, name) for name in _PACKAGE_MARKERS]
+        kinds = [facts.kind(current, name) for name in _PACKAGE_MARKERS]
         facts.add("package", current, f"{os.path.basename(current)}:{''.join(kinds)}")
         if "f" not in kinds:
             return
@@ -449,7 +464,6 @@ def _package_facts(facts: _Facts, directory: str) -> None:
 
 def _module_facts(facts: _Facts, roots: Sequence[str], modules: Sequence[str]) -> None:
     """For each src root and each imported module prefix ``a.b``: what ``a/b``, ``a/b.py(i)`` are."""
-    observer = facts.observer
     for index, src in enumerate(roots):
         if _path_kind(src) != "d":
             facts.add(f"src{index}", src, _ABSENT)
@@ -459,7 +473,7 @@ def _module_facts(facts: _Facts, roots: Sequence[str], modules: Sequence[str]) -
             parts = module.split(".")
             directory = src
             for depth, part in enumerate(parts):
-                kinds = "".join(observer.kind(directory, name) for name in (part, f"{part}.py", f"{part}.pyi"))
+                kinds = "".join(facts.kind(directory, name) for name in (part, f"{part}.py", f"{part}.pyi"))
                 if kinds != _ABSENT * 3:
                     values.append(f"{'.'.join(parts[: depth + 1])}={kinds}")
                 if kinds[0] != "d":
