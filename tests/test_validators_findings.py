@@ -107,12 +107,21 @@ async def test_lint_select_option_changes_the_rules(tmp_path: Path) -> None:
     assert [(f.line, f.code) for f in selected.findings] == [(1, "E501")]
 
 
-async def test_lint_ignores_ruff_config_in_the_tree(tmp_path: Path) -> None:
-    # Only memo's (hashed) options may change findings, so a ruff.toml is not read.
-    (tmp_path / "ruff.toml").write_text('[lint]\nselect = ["E501"]\nline-length = 10\n', encoding="utf-8")
+async def test_lint_reads_the_closest_ruff_config_in_the_tree_as_ruff_does(tmp_path: Path) -> None:
+    # ruff uses the closest config above a file, wherever it runs; its digest is in the key.
+    (tmp_path / "ruff.toml").write_text('line-length = 10\n[lint]\nselect = ["E501"]\n', encoding="utf-8")
     path = tmp_path / "short.py"
     path.write_text("value = 'more than ten'\n", encoding="utf-8")
-    assert (await validate("lint", path)).passed
+    assert [(f.line, f.code) for f in (await validate("lint", path)).findings] == [(1, "E501")]
+
+
+async def test_an_invalid_ruff_config_is_an_error_result(tmp_path: Path) -> None:
+    (tmp_path / "ruff.toml").write_text("[lint]\nline-length = 10\n", encoding="utf-8")  # not a lint setting
+    path = tmp_path / "short.py"
+    path.write_text("value = 1\n", encoding="utf-8")
+    for dimension in ("lint", "format"):
+        result = await validate(dimension, path)
+        assert not result.passed and result.error is not None and "ruff failed" in result.error
 
 
 async def test_format_line_length_option_is_used(tmp_path: Path) -> None:

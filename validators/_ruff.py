@@ -1,41 +1,50 @@
-"""Run ruff over a chunk of files with JSON output and split its diagnostics per file.
+"""Run ruff over a chunk of files as a user would, with JSON output, and split its diagnostics per file.
 
 Shared by ``lint`` (``ruff check``) and ``format`` (``ruff format --check``): both print
 the same JSON diagnostic list, one entry per finding, each naming its file.
 
-The project's own ruff configuration is honoured, and made part of the cache key: the
-config file at the project root (``.ruff.toml``, ``ruff.toml``, or ``pyproject.toml``
-with a ``[tool.ruff]`` table, in ruff's order of precedence) is passed with ``--config``,
-so every file is checked under that one file, and its content digest goes into the
-validator's identity. Without one, ruff runs ``--isolated``: only memo's own (hashed)
-options apply, never a setting memo did not hash.
+ruff runs the way ``ruff check .`` at the project root does, restricted to the files
+memo validates:
+
+- in the project root (``cwd``), with paths relative to it, so relative settings
+  (``src``, ``per-file-ignores``, ``exclude``) resolve as they do for the user;
+- with no ``--config``: ruff finds the closest config per file itself (nested configs,
+  ``extend`` chains, ``requires-python``, the user's own config);
+- with ``--force-exclude``, so ``exclude``/``extend-exclude`` apply to the paths memo
+  passes as they do to the paths a directory walk finds;
+- never changing a file: ``check`` gets ``--no-fix --no-fix-only`` (whatever ``fix`` or
+  ``fix-only`` say; ``fix-only = true`` overrides ``--no-fix`` alone) and
+  ``format`` only ever runs with ``--check``; ``--no-cache`` keeps ``.ruff_cache`` out.
+
+``--isolated`` is used only when the ``project_config`` option turns the project's
+config off. What else a result depends on is this module's ``cache_context`` (see
+``validators._ruff_context``), checked again after ruff ran.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import sys
+import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from dataclasses import replace
+from typing import Any, ClassVar
 
-from memo import hash_bytes
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
-
-from typing import ClassVar
-
+from memo import ValidationResult, current_binding
 from validators import _options, _process
 from validators._batched import BatchedValidator, PathIndex
 from validators._outcome import Outcome, RawFinding
+from validators._ruff_context import OBSERVER, Snapshot, snapshot
 from validators._tools import Tool
 
 _SEVERITIES = {"error": "error", "warning": "warning", "info": "info"}
+
+RuffSettings = tuple[str, tuple[str, ...]]
+"""``(project root, ruff arguments)``: one batch per root and arguments."""
+
+CONTEXT_CHANGED = (
+    "a ruff config, or a file ruff reads besides this one, changed while ruff ran; the result is not stored: run again"
+)
 
 
 def _finding(entry: Mapping[str, Any]) -> RawFinding:
@@ -51,85 +60,30 @@ def _finding(entry: Mapping[str, Any]) -> RawFinding:
     )
 
 
-_CONFIG_NAMES = (".ruff.toml", "ruff.toml", "pyproject.toml")
+def _argument(path: str, root: str) -> str:
+    """``path`` relative to ``root`` when inside it (as a user at the root types it), else absolute."""
+    relative = os.path.relpath(path, root)
+    if relative == os.pardir or relative.startswith(os.pardir + os.sep):
+        return path
+    return relative
 
 
-@dataclass(frozen=True)
-class ProjectConfig:
-    """The ruff config file that applies to a project, and the digest of its bytes."""
+async def run_ruff(
+    tool: Tool, subcommand: Sequence[str], root: str, paths: Sequence[str], timeout: float
+) -> dict[str, Outcome]:
+    """``ruff <subcommand> --force-exclude --no-cache --output-format json <paths>`` in ``root``.
 
-    path: str
-    digest: str
-
-
-_configs: dict[str, tuple[tuple[tuple[int, int, int], ...], ProjectConfig | None]] = {}
-
-
-def _signature(root: str) -> tuple[tuple[int, int, int], ...]:
-    signature = []
-    for name in _CONFIG_NAMES:
-        try:
-            info = os.stat(os.path.join(root, name))
-        except OSError:
-            signature.append((0, 0, 0))
-        else:
-            signature.append((info.st_size, info.st_mtime_ns, info.st_ino))
-    return tuple(signature)
-
-
-def project_config(root: str | os.PathLike[str] | None) -> ProjectConfig | None:
-    """The ruff config file at ``root``, or None. Re-read only when a candidate's stat changes."""
-    if root is None:
-        return None
-    base = os.path.abspath(root)
-    signature = _signature(base)
-    known = _configs.get(base)
-    if known is not None and known[0] == signature:
-        return known[1]
-    found = None
-    for name in _CONFIG_NAMES:
-        path = os.path.join(base, name)
-        try:
-            data = Path(path).read_bytes()
-        except OSError:
-            continue
-        if name == "pyproject.toml":
-            try:
-                has_ruff = "ruff" in tomllib.loads(data.decode("utf-8")).get("tool", {})
-            except (ValueError, UnicodeDecodeError):
-                has_ruff = False  # ruff would reject it too; better to ignore it than fail every file
-            if not has_ruff:
-                continue
-        found = ProjectConfig(path, hash_bytes(data))
-        break
-    _configs[base] = (signature, found)
-    return found
-
-
-def config_args(root: str | os.PathLike[str] | None, use_project_config: bool) -> tuple[str, ...]:
-    """``--config FILE`` for the project's ruff config, else ``--isolated``."""
-    found = project_config(root) if use_project_config else None
-    return ("--isolated",) if found is None else ("--config", found.path)
-
-
-def config_identity(root: str | os.PathLike[str] | None, use_project_config: bool) -> str:
-    """What of the project's ruff config a cached result depends on: its path and digest."""
-    found = project_config(root) if use_project_config else None
-    return "isolated" if found is None else f"config={found.digest}"
-
-
-async def run_ruff(tool: Tool, subcommand: Sequence[str], paths: Sequence[str], timeout: float) -> dict[str, Outcome]:
-    """``ruff <subcommand> --output-format json <paths>``: ``{path: Outcome}`` for files with findings.
-
-    Exit statuses 0-2 all carry a diagnostic list (2 when some file could not be parsed
-    or read); anything else, or output that is not that list, is a tool failure.
-    ``subcommand`` carries ``--config FILE`` or ``--isolated`` (see ``config_args``);
-    ``--no-cache`` stops ruff writing ``.ruff_cache`` into the working directory.
+    Returns ``{path: Outcome}`` for the files with findings. Exit statuses 0-2 all carry
+    a diagnostic list (2 when some file could not be parsed or read); anything else, or
+    output that is not that list, is a tool failure. ``format`` prints nothing at all when
+    every path given is excluded: no findings.
     """
-    argv = [*tool.argv, *subcommand, "--no-cache", "--output-format", "json", "--", *paths]
-    completed = await _process.run(argv, timeout=timeout)
+    arguments = [_argument(path, root) for path in paths]
+    argv = [*tool.argv, *subcommand, "--force-exclude", "--no-cache", "--output-format", "json", "--", *arguments]
+    completed = await _process.run(argv, timeout=timeout, cwd=root)
+    stdout = completed.stdout if completed.stdout.strip() or completed.returncode != 0 else b"[]"
     try:
-        entries = json.loads(completed.stdout) if completed.returncode in (0, 1, 2) else None
+        entries = json.loads(stdout) if completed.returncode in (0, 1, 2) else None
     except ValueError:
         entries = None
     if not isinstance(entries, list):
@@ -137,7 +91,8 @@ async def run_ruff(tool: Tool, subcommand: Sequence[str], paths: Sequence[str], 
     index = PathIndex(paths)
     found: dict[str, list[RawFinding]] = {}
     for entry in entries:
-        path = index.find(str(entry.get("filename", ""))) if isinstance(entry, dict) else None
+        name = str(entry.get("filename", "")) if isinstance(entry, dict) else ""
+        path = index.find(os.path.join(root, name)) if name else None
         if path is None:
             raise _process.ToolError(f"ruff reported a file it was not given: {entry!r:.200}")
         found.setdefault(path, []).append(_finding(entry))
@@ -145,16 +100,28 @@ async def run_ruff(tool: Tool, subcommand: Sequence[str], paths: Sequence[str], 
 
 
 class RuffValidator(BatchedValidator):
-    """What ``lint`` and ``format`` share: the ruff binary, the project config and common options."""
+    """What ``lint`` and ``format`` share: the ruff binary, the project root, the context."""
 
     suffixes: ClassVar[tuple[str, ...]] = (".py", ".pyi")
     tool: ClassVar[str] = "ruff"
     min_chunk: ClassVar[int] = 64
+    reads_imports: ClassVar[bool] = False
+    """True for ``lint``: which imports are first-party, and the package, change its findings."""
+
+    _context: Snapshot | None = None
+
+    def project_root(self) -> str:
+        """Where ruff runs: the validator's root, else the bound run's, else the working directory."""
+        root = self.root
+        if root is None:
+            binding = current_binding()
+            root = binding.root if binding is not None else None
+        return os.path.abspath(root if root is not None else os.getcwd())
 
     def common_args(self) -> list[str]:
-        """``--config``/``--isolated``, ``--line-length`` and ``--target-version`` from the options."""
+        """``--isolated`` (if the project config is off), ``--line-length``, ``--target-version``."""
         options, dimension = self.options(), self.dimension
-        args = list(config_args(self.root, self._use_project_config()))
+        args = [] if self._use_project_config() else ["--isolated"]
         line_length = _options.integer(options, dimension, "line_length", None)
         if line_length is not None:
             args.append(f"--line-length={line_length}")
@@ -169,6 +136,28 @@ class RuffValidator(BatchedValidator):
         except _options.OptionError:
             return True  # settings() reports the bad option as this file's result
 
-    def cache_identity(self) -> str:
-        """The ruff version and the project's ruff config: editing either invalidates entries."""
-        return f"{super().cache_identity()} {config_identity(self.root, self._use_project_config())}"
+    def cache_context(self) -> str:
+        """A digest of the ruff configs and other files this file's result depends on.
+
+        Remembered on the instance, so ``check`` can confirm after ruff ran that none of
+        them changed meanwhile.
+        """
+        self._context = None
+        if self.file_path is None:
+            return ""
+        path = os.path.abspath(self.file_path)
+        try:
+            modules = OBSERVER.imports(path) if self.reads_imports else None
+            taken = snapshot(self.project_root(), path, use_config=self._use_project_config(), modules=modules)
+        except Exception:  # no traceback from a key; a key that matches nothing instead
+            return f"ruff-context=unknown-{uuid.uuid4().hex}"
+        self._context = taken
+        return f"ruff-context={taken.digest}"
+
+    async def check(self) -> ValidationResult:
+        """The batched result, withheld as an error if the context changed while ruff ran."""
+        result = await super().check()
+        taken = self._context
+        if taken is not None and result.error is None and not taken.still_holds():
+            return replace(result, passed=False, error=CONTEXT_CHANGED)
+        return result

@@ -1,7 +1,10 @@
-"""Find the external tools validators run, and their versions, once per process.
+"""Find the external tools validators run, and their versions.
 
 A tool's version is part of every cache key of the validators that run it, so an
-upgrade invalidates their entries. Tools installed as Python packages in this
+upgrade invalidates their entries. Most tools are looked up once per process; ruff,
+whose version is asked on every cache lookup of lint and format, is looked up again
+whenever its binary's stat signature (with ctime, outside the racy window) changes, so
+an upgrade in the middle of a long-lived process is noticed. Tools installed as Python packages in this
 interpreter are preferred (``python -m bandit``, ruff's own binary) over whatever is on
 PATH: a PATH entry may be a slow shim, or belong to another environment.
 """
@@ -11,11 +14,15 @@ from __future__ import annotations
 import functools
 import importlib.metadata
 import importlib.util
+import os
 import platform
 import shutil
 import subprocess  # nosec B404
 import sys
+import time
 from dataclasses import dataclass
+
+from memo.hashing import RACY_WINDOW_NS, StatSignature, stat_signature
 
 _MODULE_TOOLS = frozenset({"bandit", "mypy"})
 _LIBRARY_TOOLS = frozenset({"radon"})
@@ -73,9 +80,42 @@ def _ruff() -> Tool | None:
     return None if path is None else Tool("ruff", (path,), _version_from_cli(path))
 
 
-@functools.cache
+_ruff_seen: tuple[StatSignature, Tool] | None = None
+_clock = time.time_ns
+
+
+def _binary_signature(tool: Tool) -> tuple[StatSignature, bool] | None:
+    """The binary's stat signature, and whether it changed longer ago than the racy window."""
+    try:
+        info = os.stat(tool.argv[0])
+    except (OSError, IndexError):
+        return None
+    return stat_signature(info), _clock() - max(info.st_mtime_ns, info.st_ctime_ns) > RACY_WINDOW_NS
+
+
+def _current_ruff() -> Tool | None:
+    """ruff as installed now: the remembered lookup while its binary is unchanged, else afresh."""
+    global _ruff_seen
+    seen = _ruff_seen
+    if seen is not None:
+        now = _binary_signature(seen[1])
+        if now is not None and now[0] == seen[0]:
+            return seen[1]
+    tool = _ruff()
+    signature = None if tool is None else _binary_signature(tool)
+    _ruff_seen = None if tool is None or signature is None or not signature[1] else (signature[0], tool)
+    return tool
+
+
 def find_tool(name: str) -> Tool | None:
     """The installed tool called ``name``, or None if it is not installed."""
+    if name == "ruff":
+        return _current_ruff()
+    return _find_once(name)
+
+
+@functools.cache
+def _find_once(name: str) -> Tool | None:
     if name == "ruff":
         return _ruff()
     if name == "python":
@@ -87,3 +127,7 @@ def find_tool(name: str) -> Tool | None:
         return Tool(name, (sys.executable, "-m", name), _package_version(name) or "unknown")
     path = shutil.which(name)
     return None if path is None else Tool(name, (path,), _version_from_cli(path))
+
+
+find_tool.__wrapped__ = _find_once.__wrapped__  # type: ignore[attr-defined]
+"""The lookup without any memo, for callers (and tests) that want a fresh answer."""

@@ -9,7 +9,9 @@ Options (config section ``[format]``):
 - ``target_version``: e.g. ``"py310"`` (``--target-version``).
 - ``timeout``: seconds one ruff process may run before it is killed (default 60).
 
-- ``project_config``: use the ruff config at the project root (default true), as ``lint`` does.
+- ``project_config``: use the project's ruff configuration (default true), as ``lint`` does.
+
+Never formats anything: ruff only ever runs ``format --check``.
 """
 
 from __future__ import annotations
@@ -19,26 +21,27 @@ from typing import ClassVar
 
 from memo import ValidationResult, cached_validation
 from validators._outcome import Outcome
-from validators._ruff import RuffValidator, run_ruff
+from validators._ruff import RuffSettings, RuffValidator, run_ruff
 from validators._tools import Tool
 
-FormatSettings = tuple[str, ...]
+FormatSettings = RuffSettings
 
 
 class FormatValidator(RuffValidator):
     """``ruff format --check``: passes when the file is already formatted."""
 
     dimension: ClassVar[str] = "format"
-    version: ClassVar[str] = "1"
+    version: ClassVar[str] = "2"
 
     def settings(self) -> FormatSettings:
-        return tuple(self.common_args())
+        return self.project_root(), tuple(self.common_args())
 
     @classmethod
     async def check_chunk(
         cls, tool: Tool, paths: Sequence[str], settings: FormatSettings, timeout: float
     ) -> Mapping[str, Outcome]:
-        return await run_ruff(tool, ["format", "--check", *settings], paths, timeout)
+        root, args = settings
+        return await run_ruff(tool, ["format", "--check", *args], root, paths, timeout)
 
     @cached_validation(dimension="format")
     async def validate(self) -> ValidationResult:

@@ -9,9 +9,13 @@ Options (config section ``[lint]``):
 - ``target_version``: the Python version to lint for, e.g. ``"py310"`` (``--target-version``).
 - ``timeout``: seconds one ruff process may run before it is killed (default 60).
 
-- ``project_config``: use the ruff config at the project root (default true); its
-  content is part of the cache key. These options override it. With false, or with no
-  config file, ruff runs ``--isolated``. Nested config files below the root are not read.
+- ``project_config``: use the project's ruff configuration (default true), as
+  ``ruff check`` at the project root does: the closest config per file, nested configs
+  and ``extend`` chains included (see ``validators._ruff``). These options override it.
+  With false, ruff runs ``--isolated``: memo's options and ruff's defaults only.
+
+Never fixes anything: ruff runs with ``--no-fix --no-fix-only`` whatever the project's
+``fix``, ``fix-only`` or ``unsafe-fixes`` say (``fix-only = true`` alone overrides ``--no-fix``).
 """
 
 from __future__ import annotations
@@ -22,17 +26,18 @@ from typing import ClassVar
 from memo import ValidationResult, cached_validation
 from validators import _options
 from validators._outcome import Outcome
-from validators._ruff import RuffValidator, run_ruff
+from validators._ruff import RuffSettings, RuffValidator, run_ruff
 from validators._tools import Tool
 
-LintSettings = tuple[str, ...]
+LintSettings = RuffSettings
 
 
 class LintValidator(RuffValidator):
     """ruff's lint rules; one finding per diagnostic, with ruff's rule code."""
 
     dimension: ClassVar[str] = "lint"
-    version: ClassVar[str] = "1"
+    version: ClassVar[str] = "2"
+    reads_imports: ClassVar[bool] = True
 
     def settings(self) -> LintSettings:
         """The ruff arguments these options stand for (a hashable batch key)."""
@@ -42,13 +47,14 @@ class LintValidator(RuffValidator):
             codes = _options.string_list(options, dimension, name)
             if codes:
                 args.append(f"{flag}={','.join(codes)}")
-        return tuple(args)
+        return self.project_root(), tuple(args)
 
     @classmethod
     async def check_chunk(
         cls, tool: Tool, paths: Sequence[str], settings: LintSettings, timeout: float
     ) -> Mapping[str, Outcome]:
-        return await run_ruff(tool, ["check", *settings], paths, timeout)
+        root, args = settings
+        return await run_ruff(tool, ["check", "--no-fix", "--no-fix-only", *args], root, paths, timeout)
 
     @cached_validation(dimension="lint")
     async def validate(self) -> ValidationResult:
