@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import difflib
+from collections.abc import Callable, Mapping
 from typing import Any
+
+OptionCheck = Callable[[Mapping[str, Any], str, str], object]
+"""Checks one option: ``(options, dimension, name)``, raising ``OptionError`` for a bad value."""
 
 
 class OptionError(ValueError):
@@ -69,3 +73,38 @@ def timeout(options: Mapping[str, Any], dimension: str, default: float) -> float
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
         raise OptionError(f"{_where(dimension, 'timeout')} must be a positive number of seconds, not {value!r}")
     return float(value)
+
+
+def check_table(options: Mapping[str, Any], dimension: str, checks: Mapping[str, OptionCheck]) -> None:
+    """Every option known and well-formed, or ``OptionError`` for the first that is not.
+
+    A misspelt name is named with the closest known one, so ``max_complexty`` says
+    ``did you mean 'max_complexity'?`` instead of being silently ignored.
+    """
+    for name in options:
+        if name not in checks:
+            match = difflib.get_close_matches(name, sorted(checks), n=1, cutoff=0.6)
+            hint = f" (did you mean {match[0]!r}?)" if match else f" (known: {', '.join(sorted(checks)) or 'none'})"
+            raise OptionError(f"config [{dimension}] has no option {name!r}{hint}")
+    for name, check in checks.items():
+        check(options, dimension, name)
+
+
+def integer_check(default: int | None, minimum: int = 1) -> OptionCheck:
+    """An ``OptionCheck`` for an integer of at least ``minimum``."""
+    return lambda options, dimension, name: integer(options, dimension, name, default, minimum)
+
+
+def flag_check(default: bool) -> OptionCheck:
+    """An ``OptionCheck`` for true or false."""
+    return lambda options, dimension, name: flag(options, dimension, name, default)
+
+
+def choice_check(choices: tuple[str, ...]) -> OptionCheck:
+    """An ``OptionCheck`` for one of ``choices``."""
+    return lambda options, dimension, name: choice(options, dimension, name, choices)
+
+
+def timeout_check(options: Mapping[str, Any], dimension: str, name: str) -> object:
+    """An ``OptionCheck`` for the ``timeout`` option."""
+    return timeout(options, dimension, 1.0)

@@ -107,6 +107,12 @@ class RuffValidator(BatchedValidator):
     min_chunk: ClassVar[int] = 64
     reads_imports: ClassVar[bool] = False
     """True for ``lint``: which imports are first-party, and the package, change its findings."""
+    option_checks: ClassVar[Mapping[str, _options.OptionCheck] | None] = {
+        "line_length": _options.integer_check(None),
+        "target_version": _options.text,
+        "project_config": _options.flag_check(True),
+        "timeout": _options.timeout_check,
+    }
 
     _context: Snapshot | None = None
 

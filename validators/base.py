@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from memo import ValidationResult
+from validators._options import OptionCheck, check_table
 
 
 class Validator:
@@ -49,13 +50,19 @@ class Validator:
         """Whether this validator checks ``path`` (by default: by suffix)."""
         return cls.per_file and path.suffix in cls.suffixes
 
+    option_checks: ClassVar[Mapping[str, OptionCheck] | None] = None
+    """How each option of this validator's config table is checked, by name; None accepts any table."""
+
     @classmethod
     def check_options(cls, options: Mapping[str, Any]) -> None:
         """Raise ``ValueError`` naming the first bad option in this validator's config table.
 
         Called once when a run starts, so a misspelt or mistyped option is one clear
-        error rather than one failed check per file. The default accepts any table.
+        error rather than one failed check per file. By default it applies
+        ``option_checks``; a validator that declares none accepts any table.
         """
+        if cls.option_checks is not None:
+            check_table(options, cls.dimension, cls.option_checks)
 
     def options(self) -> dict[str, Any]:
         """This validator's section of the config (``config[dimension]``), or an empty dict."""

@@ -35,6 +35,10 @@ class ComplexityValidator(BatchedValidator):
     dimension: ClassVar[str] = "complexity"
     version: ClassVar[str] = "2"
     tool: ClassVar[str] = "radon"
+    option_checks: ClassVar[Mapping[str, _options.OptionCheck] | None] = {
+        "max_complexity": _options.integer_check(DEFAULT_MAX_COMPLEXITY, minimum=0),
+        "timeout": _options.timeout_check,
+    }
     max_batch: ClassVar[int] = 256
     min_chunk: ClassVar[int] = 8
     max_chunks: ClassVar[int] = 2 * _pool.workers()

@@ -38,6 +38,12 @@ class LintValidator(RuffValidator):
     dimension: ClassVar[str] = "lint"
     version: ClassVar[str] = "2"
     reads_imports: ClassVar[bool] = True
+    option_checks: ClassVar[Mapping[str, _options.OptionCheck] | None] = {
+        **(RuffValidator.option_checks or {}),
+        "select": _options.string_list,
+        "extend_select": _options.string_list,
+        "ignore": _options.string_list,
+    }
 
     def settings(self) -> LintSettings:
         """The ruff arguments these options stand for (a hashable batch key)."""

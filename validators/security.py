@@ -115,6 +115,13 @@ class SecurityValidator(BatchedValidator):
     dimension: ClassVar[str] = "security"
     version: ClassVar[str] = "2"
     tool: ClassVar[str] = "bandit"
+    option_checks: ClassVar[Mapping[str, _options.OptionCheck] | None] = {
+        "skip": _options.string_list,
+        "tests": _options.string_list,
+        "severity": _options.choice_check(_LEVELS),
+        "confidence": _options.choice_check(_LEVELS),
+        "timeout": _options.timeout_check,
+    }
     max_batch: ClassVar[int] = 256
     min_chunk: ClassVar[int] = 16
     _project: _bandit_config.BanditConfig | None = None

@@ -22,7 +22,7 @@ from collections.abc import Mapping, Sequence
 from typing import ClassVar
 
 from memo import ValidationResult, cached_validation
-from validators import _context, _pool, _workers
+from validators import _context, _options, _pool, _workers
 from validators._batched import BatchedValidator
 from validators._outcome import Outcome
 from validators._tools import Tool
@@ -35,6 +35,7 @@ class SyntaxValidator(BatchedValidator):
     version: ClassVar[str] = "2"
     suffixes: ClassVar[tuple[str, ...]] = (".py", ".pyi")
     tool: ClassVar[str] = "python"
+    option_checks: ClassVar[Mapping[str, _options.OptionCheck] | None] = {"timeout": _options.timeout_check}
     max_batch: ClassVar[int] = 256
     min_chunk: ClassVar[int] = 16
     max_chunks: ClassVar[int] = 2 * _pool.workers()

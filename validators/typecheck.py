@@ -27,6 +27,7 @@ import json
 import os
 import sys
 import time
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from memo import Finding, ValidationResult, cached_validation
@@ -98,6 +99,12 @@ class TypesValidator(Validator):
     version: ClassVar[str] = "1"
     per_file: ClassVar[bool] = False
     tool: ClassVar[str] = "mypy"
+    option_checks: ClassVar[Mapping[str, _options.OptionCheck] | None] = {
+        "paths": _options.string_list,
+        "strict": _options.flag_check(False),
+        "ignore_missing_imports": _options.flag_check(False),
+        "timeout": _options.timeout_check,
+    }
     default_timeout: ClassVar[float] = 600.0
 
     def cache_identity(self) -> str:
