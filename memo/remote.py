@@ -91,8 +91,8 @@ def redact(url: str) -> str:
             host = f"{host}:{parts.port}"
         parts = parts._replace(netloc=f"{user}:***@{host}")
     if _query_password(parts.query) is not None:
-        query = [(n, "***" if n == "password" else v) for n, v in parse_qsl(parts.query, keep_blank_values=True)]
-        parts = parts._replace(query=urlencode(query, safe="*"))
+        pairs = [(n, "***" if n == "password" else v) for n, v in parse_qsl(parts.query, keep_blank_values=True)]
+        parts = parts._replace(query=urlencode(pairs, safe="*"))
     if password is None and _query_password(urlsplit(url).query) is None:
         return url
     query = f"?{parts.query}" if parts.query else ""
