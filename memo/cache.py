@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from memo.codec import decode_entry, encode_entry
 from memo.errors import StoreError, StoreUnavailableError, UnsafeEntryError
@@ -25,6 +25,9 @@ from memo.keys import EMPTY_CONFIG_HASH, KeyParts, config_hash, derive_key, rela
 from memo.results import ValidationResult
 from memo.singleflight import SingleFlight
 from memo.store import CACHE_AVAILABLE, DiskStore, Store
+
+if TYPE_CHECKING:
+    from memo.remote import RemoteTier
 
 log = logging.getLogger("memo")
 
@@ -77,6 +80,7 @@ class ValidationCache:
         store: Store | None = None,
         timeout: float = 0.1,
         clock: Callable[[], float] = time.time,
+        remote: RemoteTier | None = None,
     ) -> None:
         if ttl is not None and (not isinstance(ttl, int) or isinstance(ttl, bool) or ttl < 0):
             raise ValueError(f"ttl must be a non-negative number of seconds or None, not {ttl!r}")
@@ -89,6 +93,8 @@ class ValidationCache:
         self._config_hash = EMPTY_CONFIG_HASH
         self.flights: SingleFlight[Any] = SingleFlight()
         self.unavailable_reason: str | None = None
+        self.remote = remote
+        """The shared tier behind this one (``memo.remote``), or None."""
         if store is not None:
             self._store: Store | None = store
         elif CACHE_AVAILABLE:
@@ -193,6 +199,8 @@ class ValidationCache:
         except (TypeError, ValueError) as exc:
             self._warn_once("encode", f"result for {result.file_path} cannot be stored as JSON: {exc}")
             return False
+        if self.remote is not None:
+            self.remote.put(key, data, ttl)
         try:
             store.set(key, data, None if expires_at is None else float(ttl or 0))
         except StoreError as exc:
@@ -200,6 +208,28 @@ class ValidationCache:
             return False
         self._counters.sets += 1
         return True
+
+    def adopt(self, key: str, data: bytes, file_path: str | None) -> ValidationResult | None:
+        """The result in verified shared-tier ``data`` for ``key``, written to the local store too.
+
+        None (counted as rejected) if it is not a well-formed live entry for ``key``.
+        """
+        store = self._store
+        if store is None:
+            return None
+        try:
+            result = decode_entry(key, data, file_path, self._clock())
+        except UnsafeEntryError:
+            self._counters.rejected += 1
+            return None
+        if result is None:
+            return None
+        # The envelope's own expiry is checked on every read; the store's is housekeeping.
+        try:
+            store.set(key, data, None if not self.ttl else float(self.ttl))
+        except StoreError as exc:
+            self._failed(exc)
+        return result
 
     def _discard(self, key: str) -> None:
         store = self._store
@@ -264,6 +294,8 @@ class ValidationCache:
             "entries": 0,
             "size_bytes": 0,
         }
+        if self.remote is not None:
+            stats["remote"] = self.remote.stats()
         store = self._store
         if store is None:
             stats["reason"] = self.unavailable_reason
@@ -277,6 +309,8 @@ class ValidationCache:
         return stats
 
     def close(self) -> None:
+        if self.remote is not None:
+            self.remote.close()
         if self._store is not None:
             self._store.close()
 

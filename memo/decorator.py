@@ -17,6 +17,7 @@ no database write.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import os
 from collections.abc import Awaitable, Callable
@@ -30,6 +31,7 @@ from memo.cache import DEFAULT_TTL, ValidationCache
 from memo.hashing import FileStamp
 from memo.keys import config_hash, key_string, relative_key_path
 from memo.results import ValidationResult
+from memo.tiered import leased, remote_lookup
 
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 
@@ -138,6 +140,8 @@ def cached_validation(dimension: str, *, ttl: int | None = DEFAULT_TTL) -> Calla
                 return await wrapped()
             cache = plan.cache
             hit = cache.lookup(plan.key, plan.file_path)
+            if hit is None and cache.remote is not None:
+                hit = await remote_lookup(cache, plan.key, plan.file_path)
             if hit is not None:
                 return hit
 
@@ -152,7 +156,10 @@ def cached_validation(dimension: str, *, ttl: int | None = DEFAULT_TTL) -> Calla
                     return result, stored
                 return result, False
 
-            (result, stored), led = await cache.flights.run(plan.key, compute)
+            work = (
+                compute if cache.remote is None else functools.partial(leased, cache, plan.key, plan.file_path, compute)
+            )
+            (result, stored), led = await cache.flights.run(plan.key, work)
             if led or not isinstance(result, ValidationResult):
                 return result
             return replace(result, cached=stored, findings=list(result.findings))

@@ -80,6 +80,16 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--jobs", type=_positive_int, metavar="N", help="checks in flight at once")
     parser.add_argument("--config", metavar="FILE", help="JSON or TOML config, over [tool.memo] in pyproject.toml")
     parser.add_argument("--cache-dir", metavar="DIR", help="cache directory (default: $VALIDATION_CACHE_DIR, ...)")
+    parser.add_argument(
+        "--remote",
+        metavar="URL",
+        help="shared cache: redis://, rediss:// or unix:// (default: $VALIDATION_CACHE_REMOTE)",
+    )
+    parser.add_argument(
+        "--remote-mode",
+        choices=("read-write", "read-only"),
+        help="read-only: use the shared cache, never write it (default: $VALIDATION_CACHE_REMOTE_MODE or read-write)",
+    )
     parser.add_argument("--exit-zero", action="store_true", help="exit 0 even when checks fail")
     parser.add_argument("-q", "--quiet", action="store_true", help="print findings only: no summary, no progress")
     parser.add_argument("--statistics", action="store_true", help="print how many findings of each code (text)")
@@ -110,6 +120,13 @@ def build_parser() -> argparse.ArgumentParser:
     stats.add_argument("--cache-dir", metavar="DIR")
     clear = cache_commands.add_parser("clear", help="remove every entry")
     clear.add_argument("--cache-dir", metavar="DIR")
+    clear.add_argument(
+        "--remote",
+        nargs="?",
+        const="",
+        metavar="URL",
+        help="also empty the shared cache (at URL, else $VALIDATION_CACHE_REMOTE or [tool.memo] remote)",
+    )
 
     render = commands.add_parser("render", help="write orchestrator.py from its template")
     _dimension_option(render, "default dimensions (repeatable, or comma-separated)")

@@ -7,7 +7,9 @@ import asyncio
 import sys
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
+import memo
 from memo_cli.errors import EXIT_FAILED, EXIT_PASSED, UsageError, one_line
 from memo_cli.formats import json as json_format
 from memo_cli.formats import sarif, text
@@ -36,6 +38,25 @@ def statistics(report: Report) -> str:
     return "".join(f"{count:>6}  {code:<12} [{dimension}]\n" for (code, dimension), count in rows)
 
 
+def shared_cache(args: argparse.Namespace, config: dict[str, Any]) -> memo.ValidationCache | None:
+    """The run's cache with the shared tier behind it, if one is configured; None otherwise.
+
+    Address: ``--remote``, ``$VALIDATION_CACHE_REMOTE``, then ``remote`` in the config.
+    """
+    from memo.remote import remote_from_environment
+
+    if args.no_cache or not memo.CACHE_AVAILABLE or not memo.caching_enabled():
+        return None
+    try:
+        configured = engine_config.remote_address(config)
+        remote = remote_from_environment(
+            getattr(args, "remote", None), getattr(args, "remote_mode", None), configured=configured
+        )
+    except ValueError as exc:
+        raise UsageError(one_line(exc)) from None
+    return None if remote is None else memo.ValidationCache(args.cache_dir, remote=remote)
+
+
 def run(args: argparse.Namespace, engine_class: type[Engine] = Engine) -> int:
     """Validate ``args.paths`` and write the report; the exit status."""
     root, paths = find_root(args.paths)
@@ -43,8 +64,9 @@ def run(args: argparse.Namespace, engine_class: type[Engine] = Engine) -> int:
         config = engine_config.load(root, args.config, engine_class.default_config)
         names = dimension_names(args.dimension)
         validators = None if names is None else resolve(names, registry(config, root))
+        cache = shared_cache(args, config)
         engine = engine_class(
-            root, config, validators, jobs=args.jobs, cache_dir=args.cache_dir, use_cache=not args.no_cache
+            root, config, validators, cache, jobs=args.jobs, cache_dir=args.cache_dir, use_cache=not args.no_cache
         )
     except EngineError as exc:
         raise UsageError(one_line(exc)) from None
@@ -56,6 +78,8 @@ def run(args: argparse.Namespace, engine_class: type[Engine] = Engine) -> int:
         raise UsageError(one_line(exc)) from None
     finally:
         engine.close()
+        if cache is not None:
+            cache.close()
         # Stop the worker pool now, not in the interpreter's exit hooks, which would wait
         # on a worker that never returns.
         from validators import shutdown_workers

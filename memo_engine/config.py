@@ -33,7 +33,7 @@ else:  # pragma: no cover - Python 3.10
 DEFAULT_TIMEOUT = 300.0
 """Seconds one ``validate()`` may take before it is abandoned (config key ``timeout``)."""
 
-RUN_KEYS = ("exclude", "include", "timeout", "validators")
+RUN_KEYS = ("exclude", "include", "remote", "timeout", "validators")
 """Top-level keys the engine consumes; validators never see them, so no cache key holds them."""
 
 
@@ -120,6 +120,30 @@ def validator_specs(config: Mapping[str, Any]) -> list[str]:
     return list(value)
 
 
+def remote_address(config: Mapping[str, Any]) -> str | None:
+    """``remote = "redis://host:6379/0"``: the shared cache's address, never with a password.
+
+    A config file is committed and shared; a password belongs in the URL given on the
+    command line or in ``$VALIDATION_CACHE_REMOTE``, or in ``$VALIDATION_CACHE_REMOTE_PASSWORD``.
+    """
+    from memo.remote import PASSWORD_ENV, REMOTE_ENV, check_address, has_password, redact
+
+    value = config.get("remote")
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value:
+        raise EngineError(f"config 'remote' must be an address like \"redis://host:6379/0\", not {value!r}")
+    if has_password(value):
+        raise EngineError(
+            f"config 'remote' must not hold a password ({redact(value)}): "
+            f"set {PASSWORD_ENV}, or give the full URL in {REMOTE_ENV} or --remote"
+        )
+    try:
+        return check_address(value)
+    except ValueError as exc:
+        raise EngineError(f"config 'remote': {exc}") from None
+
+
 def check(
     config: Mapping[str, Any],
     validators: Sequence[type[Validator]],
@@ -155,6 +179,8 @@ def check(
         checked[name] = _patterns(checked, name)
     checked["timeout"] = _timeout(checked)
     checked["validators"] = validator_specs(checked)
+    if "remote" in checked:
+        checked["remote"] = remote_address(checked)
     try:
         memo.canonical_config(checked)
     except (memo.ConfigHashError, TypeError, ValueError) as exc:
