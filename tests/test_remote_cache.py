@@ -186,7 +186,7 @@ def test_machines_started_together_run_each_check_once(tmp_path: Path, redis_ser
 def test_a_killed_lease_holders_check_is_run_by_another_machine(tmp_path: Path, redis_server: RedisServer) -> None:
     tree(tmp_path / "src", 1)
     log = tmp_path / "runs.log"
-    holder = machine(tmp_path / "src", tmp_path / "a", redis_server.url, log, "--hold", "--lease-ms", "1500")
+    holder = machine(tmp_path / "src", tmp_path / "a", redis_server.url, log, "--hold", "--lease-ms", "8000")
     try:
         deadline = time.monotonic() + 120
         while not executions(log) and time.monotonic() < deadline:  # until it holds the lease and runs
