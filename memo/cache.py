@@ -10,7 +10,8 @@ everything a result depends on, so expiry only bounds how long unused entries li
 
 Beside each stored result the cache records the key's parts under one record per file
 and dimension (in a second, small store), so ``memo.explain`` can say why a later call
-missed. It is written only when a result is stored, never on a hit.
+missed. Records are made only when a result is stored, never on a hit, and written in
+batches (at the latest on ``close``).
 
 With ``VALIDATION_CACHE_ENABLED`` false the path-based API (``get``, ``set``, ``stats``,
 ``invalidate_all``) reads nothing, writes nothing and creates nothing on disk.
@@ -46,6 +47,8 @@ DEFAULT_TTL = 86400
 DEFAULT_SIZE_LIMIT = 2**30
 INDEX_DIRECTORY = "explain"
 """Subdirectory of the cache directory holding the per-file records ``memo.explain`` reads."""
+RECORD_BATCH = 512
+"""Explain records kept in memory before they are written."""
 
 
 class _CacheTTL(enum.Enum):
@@ -136,6 +139,7 @@ class ValidationCache:
         self.flights: SingleFlight[Any] = SingleFlight()
         self.unavailable_reason: str | None = None
         self._index: Store | None = index_store
+        self._pending: dict[str, bytes] = {}
         if store is not None:
             self._store: Store | None = store
             if index_store is None:
@@ -270,23 +274,42 @@ class ValidationCache:
     # -- what memo.explain reads ---------------------------------------------------------
 
     def _record(self, key: str, parts: KeyParts) -> None:
-        """Remember ``parts`` as those of the entry last stored for their file and dimension."""
-        index = self._index
-        if index is None:
+        """Remember ``parts`` as those of the entry last stored for their file and dimension.
+
+        Kept in memory and written in batches (``flush_records``), so a miss costs no
+        second write and the records' store is opened once a run has something to say,
+        not under the deadline of the first check that stored a result.
+        """
+        if self._index is None:
             return
         data = json.dumps({"key": key, "parts": parts.to_dict()}, separators=(",", ":"), ensure_ascii=False)
-        try:
-            index.set(last_stored_key(parts.dimension, parts.path), data.encode(errors="surrogatepass"), None)
-        except StoreError as exc:
-            self._index_failed(exc)
+        self._pending[last_stored_key(parts.dimension, parts.path)] = data.encode(errors="surrogatepass")
+        if len(self._pending) >= RECORD_BATCH:
+            self.flush_records()
+
+    def flush_records(self) -> None:
+        """Write the explain records kept in memory (``close`` and ``memo.explain`` do this)."""
+        pending, self._pending = self._pending, {}
+        index = self._index
+        if index is None or not pending:
+            return
+        for index_key, data in pending.items():
+            try:
+                index.set(index_key, data, None)
+            except StoreError as exc:
+                self._index_failed(exc)
+                return
 
     def last_stored(self, dimension: str, path: str) -> tuple[str, KeyParts] | None:
         """The key and parts of the entry last stored for ``path`` (relative) in ``dimension``.
 
         None when nothing was recorded, or the record is unreadable. Never raises.
         """
+        if self._index is None or self._store is None or not caching_enabled():
+            return None
+        self.flush_records()
         index = self._index
-        if index is None or self._store is None or not caching_enabled():
+        if index is None:
             return None
         try:
             data = index.get(last_stored_key(dimension, path))
@@ -377,6 +400,7 @@ class ValidationCache:
         except StoreError as exc:
             self._failed(exc)
             return 0
+        self._pending = {}
         index = self._index
         if index is not None:
             try:
@@ -422,8 +446,10 @@ class ValidationCache:
         return stats
 
     def close(self) -> None:
+        """Write what is kept in memory and close the stores."""
         if self._store is not None:
             self._store.close()
+        self.flush_records()
         if self._index is not None:
             self._index.close()
 

@@ -106,13 +106,25 @@ async def test_parts_are_recorded_on_a_store_only_and_explain_itself_writes_noth
     store, index = _CountingStore(), _CountingStore()
     with ValidationCache(store=store, index_store=index) as cache, bind_cache(cache):
         await validator(source).validate()
-        assert (store.sets, index.sets) == (1, 1)
+        assert (store.sets, index.sets) == (1, 0), "the record waits in memory: a miss makes one write"
+        assert explain(validator(source)).status == "hit"
+        assert index.sets == 1, "explain writes what waited"
         for _ in range(3):
             assert (await validator(source).validate()).cached is True
             explain(validator(source))
         assert (store.sets, index.sets) == (1, 1), "a hit, or an explain, writes nothing"
         stats = cache.stats()
     assert (stats["hits"], stats["misses"]) == (3, 1), "explain does not count"
+
+
+async def test_records_outlive_the_process_that_made_them(tmp_path: Path) -> None:
+    validator = counting_validator_class()
+    source = write(tmp_path / "a.py", "x = 1\n")
+    with ValidationCache(tmp_path / "cache") as cache, bind_cache(cache, root=tmp_path):
+        await validator(source).validate()
+    write(source, "x = 2\n")
+    with ValidationCache(tmp_path / "cache") as cache, bind_cache(cache, root=tmp_path):
+        assert explain(validator(source)).differing == ("content",)
 
 
 async def test_an_unreadable_record_is_no_record(tmp_path: Path) -> None:
