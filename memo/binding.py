@@ -1,15 +1,19 @@
 """Which cache a decorated call uses, and whether caching is on at all.
 
-A run (the orchestrator's, or a test's) binds a cache, its config hash and a hash memo
-in a context variable; tasks it starts inherit the binding, so two runs with different
-configs in one process never share results. Outside any binding, calls use a
-process-wide default cache at the default directory, created on first use.
+A run (the orchestrator's, or a test's) binds a cache, its project root and per-run
+memos (file digests, config digests) in a context variable; tasks it starts inherit
+the binding. Outside any binding, calls use a process-wide default cache at the default
+directory, created on first use.
+
+The config part of a key always comes from the validator instance (its
+``cache_config()``, else its ``config``), never from the binding: two instances with
+different configs never share a result, and a validator's key changes only when the
+config that affects it does.
 """
 
 from __future__ import annotations
 
 import contextvars
-import os
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -18,30 +22,27 @@ from pathlib import Path
 from typing import Any
 
 from memo.cache import ValidationCache, default_cache_dir
+from memo.enabled import caching_enabled as caching_enabled  # re-exported: it lived here first
 from memo.hashing import HashMemo
-from memo.keys import config_hash
-
-_FALSE_WORDS = frozenset({"false", "0", "no", "off"})
-
-
-def caching_enabled() -> bool:
-    """False when ``VALIDATION_CACHE_ENABLED`` is false/0/no/off (any case); read on every call."""
-    value = os.environ.get("VALIDATION_CACHE_ENABLED")
-    return value is None or value.strip().lower() not in _FALSE_WORDS
+from memo.keys import ConfigDigests, config_hash
 
 
 @dataclass(frozen=True)
 class CacheBinding:
-    """The cache of one run, with the run's config hash, project root and hash memo.
+    """The cache of one run, with its project root and per-run memos.
 
     ``cache`` None means this run validates without a cache.
     """
 
     cache: ValidationCache | None
     config_hash: str | None = None
-    """None: each validator's own ``config`` is hashed instead."""
+    """The hash of the config given to ``bind_cache``: the config part of the key only for
+    an instance with neither ``cache_config()`` nor ``config``. Kept for compatibility."""
     root: Path | None = None
     hashes: HashMemo = field(default_factory=HashMemo)
+    config_digests: ConfigDigests | None = None
+    """Config digests remembered for this run; None (outside a run) hashes every time,
+    because a process-long memo would outlive a config changed in place."""
 
 
 _binding: contextvars.ContextVar[CacheBinding | None] = contextvars.ContextVar("memo_binding", default=None)
@@ -56,13 +57,16 @@ def bind_cache(
 ) -> Iterator[CacheBinding]:
     """Make ``cache`` the one decorated calls in this context (and tasks started in it) use.
 
-    ``config`` is the run's config: its hash becomes the config part of every key. Without
-    it, each validator's own ``config`` is hashed. ``cache=None`` turns caching off here.
+    Each validator's key holds the digest of its own ``cache_config()`` (or ``config``),
+    memoised for the binding: configs must not be changed in place while bound.
+    ``config`` is accepted for compatibility; it no longer overrides an instance's own
+    config. ``cache=None`` turns caching off here.
     """
     binding = CacheBinding(
         cache=cache,
         config_hash=None if config is None else config_hash(config),
         root=None if root is None else Path(root),
+        config_digests=ConfigDigests(),
     )
     token = _binding.set(binding)
     try:

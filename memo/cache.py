@@ -3,11 +3,25 @@
 Policy lives here (what a key is made of, expiry, what to do when the store fails);
 mechanism lives in the store (bytes in, bytes out). Every store failure becomes a miss,
 or a skipped write, and one logged warning: a validation never fails because of the cache.
+
+Expiry (``ttl``, seconds): a positive number keeps an entry that long, ``None`` keeps it
+until it is evicted or cleared, and ``0`` stores nothing at all. Entries are keyed by
+everything a result depends on, so expiry only bounds how long unused entries linger.
+
+Beside each stored result the cache records the key's parts under one record per file
+and dimension (in a second, small store), so ``memo.explain`` can say why a later call
+missed. Records are made only when a result is stored, never on a hit, and written in
+batches (at the latest on ``close``).
+
+With ``VALIDATION_CACHE_ENABLED`` false the path-based API (``get``, ``set``, ``stats``,
+``invalidate_all``) reads nothing, writes nothing and creates nothing on disk.
 """
 
 from __future__ import annotations
 
 import contextlib
+import enum
+import json
 import logging
 import os
 import threading
@@ -19,12 +33,13 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from memo.codec import decode_entry, encode_entry
+from memo.enabled import DISABLED_REASON, caching_enabled
 from memo.errors import StoreError, StoreUnavailableError, UnsafeEntryError
 from memo.hashing import hash_file
-from memo.keys import EMPTY_CONFIG_HASH, KeyParts, config_hash, derive_key, relative_key_path
+from memo.keys import EMPTY_CONFIG_HASH, KeyParts, config_hash, derive_key, last_stored_key, relative_key_path
 from memo.results import ValidationResult
 from memo.singleflight import SingleFlight
-from memo.store import CACHE_AVAILABLE, DiskStore, Store
+from memo.store import CACHE_AVAILABLE, DiskStore, MemoryStore, Store
 
 if TYPE_CHECKING:
     from memo.remote import RemoteTier
@@ -33,6 +48,35 @@ log = logging.getLogger("memo")
 
 DEFAULT_TTL = 86400
 DEFAULT_SIZE_LIMIT = 2**30
+INDEX_DIRECTORY = "explain"
+"""Subdirectory of the cache directory holding the per-file records ``memo.explain`` reads."""
+RECORD_BATCH = 512
+"""Explain records kept in memory before they are written."""
+
+
+class _CacheTTL(enum.Enum):
+    """The type of ``CACHE_TTL``: "whatever the cache's own ``ttl`` is"."""
+
+    TOKEN = "the cache's ttl"
+
+    def __repr__(self) -> str:
+        return "CACHE_TTL"
+
+
+CACHE_TTL = _CacheTTL.TOKEN
+"""As a ``ttl`` argument: use the ``ttl`` the cache was made with (the default everywhere)."""
+
+TTL = int | None | _CacheTTL
+
+
+def check_ttl(ttl: object, *, allow_default: bool = True) -> None:
+    """Raise ``ValueError`` unless ``ttl`` is a non-negative int, None (or ``CACHE_TTL``)."""
+    if ttl is None or (allow_default and ttl is CACHE_TTL):
+        return
+    if not isinstance(ttl, int) or isinstance(ttl, bool) or ttl < 0:
+        raise ValueError(
+            f"ttl must be a non-negative number of seconds (0: store nothing) or None (never expire), not {ttl!r}"
+        )
 
 
 def default_cache_dir() -> Path:
@@ -69,6 +113,11 @@ class ValidationCache:
 
     Usable as a context manager. With ``diskcache`` missing, or the directory untrusted,
     every method is a harmless no-op and ``available`` is False.
+
+    ``ttl`` is the default expiry of every entry, decorated calls included (unless the
+    decorator sets its own): seconds, ``None`` for never, ``0`` to store nothing.
+    ``index_store`` holds the records ``memo.explain`` reads; by default a store in the
+    cache directory's ``explain/`` subdirectory, or, beside a given ``store``, one in memory.
     """
 
     def __init__(
@@ -81,9 +130,9 @@ class ValidationCache:
         timeout: float = 0.1,
         clock: Callable[[], float] = time.time,
         remote: RemoteTier | None = None,
+        index_store: Store | None = None,
     ) -> None:
-        if ttl is not None and (not isinstance(ttl, int) or isinstance(ttl, bool) or ttl < 0):
-            raise ValueError(f"ttl must be a non-negative number of seconds or None, not {ttl!r}")
+        check_ttl(ttl, allow_default=False)
         self.directory: Path | None = None
         self.ttl = ttl
         self._clock = clock
@@ -95,11 +144,18 @@ class ValidationCache:
         self.unavailable_reason: str | None = None
         self.remote = remote
         """The shared tier behind this one (``memo.remote``), or None."""
+        self._index: Store | None = index_store
+        self._pending: dict[str, bytes] = {}
         if store is not None:
             self._store: Store | None = store
+            if index_store is None:
+                self._index = MemoryStore(clock=clock)
         elif CACHE_AVAILABLE:
             self.directory = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
             self._store = DiskStore(self.directory, size_limit=size_limit, timeout=timeout)
+            if index_store is None:
+                index_limit = max(size_limit // 16, 1 << 20)
+                self._index = DiskStore(self.directory / INDEX_DIRECTORY, size_limit=index_limit, timeout=timeout)
         else:
             self._store = None
             self.unavailable_reason = "diskcache is not installed"
@@ -124,6 +180,7 @@ class ValidationCache:
         message = str(exc)
         if isinstance(exc, StoreUnavailableError):
             self._store = None
+            self._index = None
             self.unavailable_reason = message
         self._warn_once(type(exc.__cause__ or exc).__name__, message)
 
@@ -165,7 +222,11 @@ class ValidationCache:
     # -- the two halves of the hot path (used by the decorator) ------------------------------
 
     def lookup(self, key: str, file_path: str | None) -> ValidationResult | None:
-        """The live result stored under ``key``, or None. Never raises."""
+        """The live result stored under ``key``, or None. Never raises.
+
+        The decorator's half of the hot path: it does not read ``VALIDATION_CACHE_ENABLED``
+        (the decorator did, once per call); ``get`` does.
+        """
         store = self._store
         if store is None:
             return None
@@ -187,13 +248,20 @@ class ValidationCache:
             counters.hits += 1
         return result
 
-    def store(self, key: str, result: ValidationResult, ttl: int | None = None) -> bool:
-        """Store ``result`` under ``key``; False (and a warning) if the store failed. Never raises."""
+    def store(self, key: str, result: ValidationResult, ttl: TTL = CACHE_TTL, parts: KeyParts | None = None) -> bool:
+        """Store ``result`` under ``key``; whether it was stored. Never raises.
+
+        False, with a warning, when the store failed; False, quietly, when ``ttl`` is 0.
+        With ``parts`` (those ``key`` was derived from), they are recorded for ``memo.explain``.
+        """
         store = self._store
         if store is None:
             return False
-        ttl = self.ttl if ttl is None else ttl
-        expires_at = None if ttl is None or ttl == 0 else self._clock() + ttl
+        if isinstance(ttl, _CacheTTL):
+            ttl = self.ttl
+        if ttl == 0:
+            return False
+        expires_at = None if ttl is None else self._clock() + ttl
         try:
             data = encode_entry(key, result, expires_at)
         except (TypeError, ValueError) as exc:
@@ -202,11 +270,13 @@ class ValidationCache:
         if self.remote is not None:
             self.remote.put(key, data, ttl)
         try:
-            store.set(key, data, None if expires_at is None else float(ttl or 0))
+            store.set(key, data, None if ttl is None else float(ttl))
         except StoreError as exc:
             self._failed(exc)
             return False
         self._counters.sets += 1
+        if parts is not None:
+            self._record(key, parts)
         return True
 
     def adopt(self, key: str, data: bytes, file_path: str | None) -> ValidationResult | None:
@@ -224,12 +294,93 @@ class ValidationCache:
             return None
         if result is None:
             return None
+        if self.ttl == 0:
+            return result  # ttl 0: this cache stores nothing
         # The envelope's own expiry is checked on every read; the store's is housekeeping.
         try:
-            store.set(key, data, None if not self.ttl else float(self.ttl))
+            store.set(key, data, None if self.ttl is None else float(self.ttl))
         except StoreError as exc:
             self._failed(exc)
         return result
+
+    # -- what memo.explain reads ---------------------------------------------------------
+
+    def _record(self, key: str, parts: KeyParts) -> None:
+        """Remember ``parts`` as those of the entry last stored for their file and dimension.
+
+        Kept in memory and written in batches (``flush_records``), so a miss costs no
+        second write and the records' store is opened once a run has something to say,
+        not under the deadline of the first check that stored a result.
+        """
+        if self._index is None:
+            return
+        data = json.dumps({"key": key, "parts": parts.to_dict()}, separators=(",", ":"), ensure_ascii=False)
+        self._pending[last_stored_key(parts.dimension, parts.path)] = data.encode(errors="surrogatepass")
+        if len(self._pending) >= RECORD_BATCH:
+            self.flush_records()
+
+    def flush_records(self) -> None:
+        """Write the explain records kept in memory (``close`` and ``memo.explain`` do this)."""
+        pending, self._pending = self._pending, {}
+        index = self._index
+        if index is None or not pending:
+            return
+        for index_key, data in pending.items():
+            try:
+                index.set(index_key, data, None)
+            except StoreError as exc:
+                self._index_failed(exc)
+                return
+
+    def last_stored(self, dimension: str, path: str) -> tuple[str, KeyParts] | None:
+        """The key and parts of the entry last stored for ``path`` (relative) in ``dimension``.
+
+        None when nothing was recorded, or the record is unreadable. Never raises.
+        """
+        if self._index is None or self._store is None or not caching_enabled():
+            return None
+        self.flush_records()
+        index = self._index
+        if index is None:
+            return None
+        try:
+            data = index.get(last_stored_key(dimension, path))
+        except StoreError as exc:
+            self._index_failed(exc)
+            return None
+        if type(data) is not bytes:
+            return None
+        try:
+            record = json.loads(data.decode(errors="surrogatepass"))
+        except (ValueError, RecursionError):
+            return None
+        if not isinstance(record, dict) or type(record.get("key")) is not str:
+            return None
+        parts = KeyParts.from_dict(record.get("parts"))
+        if parts is None or (parts.dimension, parts.path) != (dimension, path):
+            return None
+        return record["key"], parts
+
+    def peek(self, key: str, file_path: str | None) -> ValidationResult | None:
+        """The live result under ``key`` without counting a hit or a miss; None if none. Never raises."""
+        store = self._store
+        if store is None or not caching_enabled():
+            return None
+        try:
+            data = store.get(key)
+            return None if data is None else decode_entry(key, data, file_path, self._clock())
+        except StoreError:  # UnsafeEntryError included: not a live entry, and lookup will drop it
+            return None
+
+    def _index_failed(self, exc: StoreError) -> None:
+        """A failure of the explain records: logged at debug level only.
+
+        The records are a diagnostic; the faults that hit them (a deleted directory, a
+        busy database) hit the results' store too, which warns once for both.
+        """
+        if isinstance(exc, StoreUnavailableError):
+            self._index = None
+        log.debug("memo cache: explain records: %s", exc)
 
     def _discard(self, key: str) -> None:
         store = self._store
@@ -241,7 +392,7 @@ class ValidationCache:
 
     def get(self, file_path: str | os.PathLike[str], dimension: str, **key_args: Any) -> ValidationResult | None:
         """The cached result for this file's current content and ``dimension``, or None."""
-        if self._store is None:
+        if self._store is None or not caching_enabled():
             return None
         try:
             cache_key = self.key_for(file_path, dimension, **key_args)
@@ -255,34 +406,51 @@ class ValidationCache:
         file_path: str | os.PathLike[str],
         dimension: str,
         result: ValidationResult,
-        ttl: int | None = None,
+        ttl: TTL = CACHE_TTL,
         **key_args: Any,
     ) -> None:
-        """Store ``result`` for this file's current content; results with ``error`` are not stored."""
-        if self._store is None or result.error is not None:
+        """Store ``result`` for this file's current content; results with ``error`` are not stored.
+
+        ``ttl``: seconds, ``None`` (never expire), ``0`` (store nothing); by default the cache's.
+        """
+        check_ttl(ttl)
+        if self._store is None or result.error is not None or not caching_enabled():
             return
         try:
             cache_key = self.key_for(file_path, dimension, **key_args)
         except (OSError, ValueError):  # ValueError: a path with a NUL byte
             return
-        self.store(cache_key.key, replace(result, file_path=os.fspath(file_path)), ttl)
+        self.store(cache_key.key, replace(result, file_path=os.fspath(file_path)), ttl, cache_key.parts)
 
     def invalidate_all(self) -> int:
-        """Remove every entry; the number removed (0 if the store failed)."""
+        """Remove every entry; the number removed (0 if the store failed, or caching is disabled)."""
         store = self._store
-        if store is None:
+        if store is None or not caching_enabled():
             return 0
         try:
-            return store.clear()
+            removed = store.clear()
         except StoreError as exc:
             self._failed(exc)
             return 0
+        self._pending = {}
+        index = self._index
+        if index is not None:
+            try:
+                index.clear()
+            except StoreError as exc:
+                self._index_failed(exc)
+        return removed
 
     def stats(self) -> dict[str, Any]:
-        """Counters of this process plus the store's entry count and size."""
+        """Counters of this process plus the store's entry count and size.
+
+        ``enabled`` is False (and nothing is read or created) when caching is disabled.
+        """
         counters = self._counters
         lookups = counters.hits + counters.misses
+        enabled = caching_enabled()
         stats: dict[str, Any] = {
+            "enabled": enabled,
             "available": self.available,
             "directory": None if self.directory is None else str(self.directory),
             "hits": counters.hits,
@@ -300,6 +468,9 @@ class ValidationCache:
         if store is None:
             stats["reason"] = self.unavailable_reason
             return stats
+        if not enabled:
+            stats["reason"] = DISABLED_REASON
+            return stats
         try:
             stats["entries"] = store.count()
             stats["size_bytes"] = store.size_bytes()
@@ -309,10 +480,14 @@ class ValidationCache:
         return stats
 
     def close(self) -> None:
+        """Write what is kept in memory and close the stores."""
         if self.remote is not None:
             self.remote.close()
         if self._store is not None:
             self._store.close()
+        self.flush_records()
+        if self._index is not None:
+            self._index.close()
 
     def __enter__(self) -> ValidationCache:
         return self

@@ -1,8 +1,12 @@
 """``@cached_validation``: serve ``async def validate(self)`` from the cache when nothing changed.
 
 The wrapper reads what it needs from the instance by duck typing (``file_path``,
-``root``, ``config``, ``version``, optionally ``cache_identity()`` and
-``cache_context()``), so memo knows nothing of any particular validator class.
+``root``, ``config``, ``version``, optionally ``cache_identity()``, ``cache_config()``
+and ``cache_context()``), so memo knows nothing of any particular validator class.
+
+``cache_config()`` returns the part of the config that affects the validator (its own
+section, say); its digest is the config part of the key, so editing another
+validator's options keeps this one's entries. Without it the whole ``config`` is hashed.
 
 ``cache_context()`` is the hook for "what else my result depends on": a short string
 (a digest) of everything outside the file's own bytes, config and validator identity
@@ -17,6 +21,7 @@ no database write.
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import inspect
 import os
@@ -26,28 +31,54 @@ from typing import Any, TypeVar
 
 import wrapt
 
-from memo.binding import CacheBinding, caching_enabled, current_binding, default_binding
-from memo.cache import DEFAULT_TTL, ValidationCache
+from memo.binding import CacheBinding, current_binding, default_binding
+from memo.cache import CACHE_TTL, TTL, ValidationCache, check_ttl
+from memo.enabled import DISABLED_REASON, caching_enabled
 from memo.hashing import FileStamp
-from memo.keys import config_hash, key_string, relative_key_path
+from memo.keys import (
+    EMPTY_CONFIG_HASH,
+    KeyParts,
+    ValidatorIdentity,
+    config_digest,
+    encode_identity,
+    key_string,
+    relative_key_path,
+)
 from memo.results import ValidationResult
 from memo.tiered import leased, remote_lookup
 
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
+
+DIMENSION_ATTRIBUTE = "__memo_dimension__"
+"""Set on a decorated function: the dimension it was decorated with (``memo.explain`` reads it)."""
+
+_in_flight: contextvars.ContextVar[frozenset[str]] = contextvars.ContextVar("memo_in_flight", default=frozenset())
+"""Keys whose flight this task is running: a call with one of them is a re-entry, not a waiter."""
+
+
+def identity_of(instance: Any) -> ValidatorIdentity:
+    """The pieces of ``instance``'s validator identity (see ``validator_identity``)."""
+    cls = type(instance)
+    extra = getattr(instance, "cache_identity", None)
+    return ValidatorIdentity(
+        cls.__module__,
+        cls.__qualname__,
+        str(getattr(instance, "version", "")),
+        None if extra is None else str(extra()),
+    )
 
 
 def validator_identity(instance: Any) -> str:
     """Who computed a result: the class's module and qualname, its version and tool versions.
 
     A class may add to it through ``cache_identity()`` (for example the version of the
-    external tool it runs), so upgrading the tool invalidates its entries.
+    external tool it runs), so upgrading the tool invalidates its entries. The pieces are
+    encoded unambiguously (``encode_identity``).
     """
     cls = type(instance)
-    identity = f"{cls.__module__}.{cls.__qualname__}@{getattr(instance, 'version', '')}"
     extra = getattr(instance, "cache_identity", None)
-    if extra is not None:
-        identity = f"{identity}+{extra()}"
-    return identity
+    version = str(getattr(instance, "version", ""))
+    return encode_identity(cls.__module__, cls.__qualname__, version, None if extra is None else str(extra()))
 
 
 def validator_context(instance: Any) -> str:
@@ -56,71 +87,133 @@ def validator_context(instance: Any) -> str:
     return "" if context is None else str(context())
 
 
+_NO_CONFIG = object()
+
+
+def validator_config_digest(instance: Any, binding: CacheBinding | None = None) -> str:
+    """The config part of ``instance``'s key: the digest of its ``cache_config()``, else of its ``config``.
+
+    Memoised in ``binding`` when it has a memo (inside ``bind_cache``). Raises
+    ``ConfigHashError`` (a ``TypeError``) for a config with no canonical form.
+    """
+    source = getattr(instance, "cache_config", None)
+    if source is not None:
+        value = source()
+    else:
+        value = getattr(instance, "config", _NO_CONFIG)
+        if value is _NO_CONFIG:
+            # Nothing of its own to hash: the run's config, if one was bound, stands in.
+            return EMPTY_CONFIG_HASH if binding is None or binding.config_hash is None else binding.config_hash
+    digests = None if binding is None else binding.config_digests
+    return config_digest(value) if digests is None else digests.digest(value)
+
+
 @dataclass(slots=True)
 class CallPlan:
-    """How one decorated call would be cached: its binding, cache, file stamp and key."""
+    """How one decorated call would be cached: its binding, cache, file stamp, key and key parts."""
 
     binding: CacheBinding
     cache: ValidationCache
     file_path: str
     stamp: FileStamp
     key: str
+    path: str
+    """The file's path relative to the root, as in the key."""
+    config: str
+    dimension: str
+    validator: str
+    context: str
+
+    def parts(self) -> KeyParts:
+        """The named parts ``key`` was derived from."""
+        return KeyParts(self.path, self.stamp.digest, self.config, self.dimension, self.validator, self.context)
 
 
-def plan_call(instance: Any, dimension: str) -> CallPlan | None:
-    """The cache plan for ``instance.validate()`` now, or None if the call runs uncached.
+def plan_or_reason(instance: Any, dimension: str) -> CallPlan | str:
+    """The cache plan for ``instance.validate()`` now, or why the call runs uncached.
 
-    Uncached: caching disabled, no file, no usable cache, or a file that cannot be read
-    (the validator itself reports that).
+    Uncached: caching disabled, no file, no usable cache, a file that cannot be read
+    or changed while read (the validator itself reports that), or an unhashable config.
     """
     if not caching_enabled():
-        return None
+        return DISABLED_REASON
     file_path = getattr(instance, "file_path", None)
     if file_path is None:
-        return None
+        return "the validator has no file (project-level checks run uncached)"
     binding = current_binding() or default_binding()
     cache = binding.cache
-    if cache is None or not cache.available:
-        return None
+    if cache is None:
+        return "this run has no cache"
+    if not cache.available:
+        return f"the cache is unavailable: {cache.unavailable_reason}"
     path = os.fspath(file_path)
     try:
         stamp = binding.hashes.stamp(path)
-    except (OSError, ValueError):
-        return None
+    except (OSError, ValueError) as exc:
+        return f"the file cannot be read: {exc}"
     if not stamp.steady:
-        return None
-    run_config = binding.config_hash
-    if run_config is None:
-        try:
-            run_config = config_hash(getattr(instance, "config", None))
-        except (TypeError, ValueError) as exc:  # ConfigHashError is a TypeError
-            # The validator can still run; only its result has no key to be stored under.
-            cache._warn_once("config", f"{type(instance).__qualname__}'s config cannot be hashed: {exc}")
-            return None
-    root = getattr(instance, "root", None) or binding.root
-    key = key_string(
-        relative_key_path(path, root),
-        stamp.digest,
-        run_config,
-        dimension,
-        validator_identity(instance),
-        context=validator_context(instance),
-    )
-    return CallPlan(binding, cache, path, stamp, key)
+        return "the file changed while it was read"
+    try:
+        config = validator_config_digest(instance, binding)
+    except (TypeError, ValueError) as exc:  # ConfigHashError is a TypeError
+        # The validator can still run; only its result has no key to be stored under.
+        message = f"{type(instance).__qualname__}'s config cannot be hashed: {exc}"
+        cache._warn_once("config", message)
+        return message
+    relative = relative_key_path(path, getattr(instance, "root", None) or binding.root)
+    identity = validator_identity(instance)
+    context = validator_context(instance)
+    key = key_string(relative, stamp.digest, config, dimension, identity, context=context)
+    return CallPlan(binding, cache, path, stamp, key, relative, config, dimension, identity, context)
 
 
-def cached_validation(dimension: str, *, ttl: int | None = DEFAULT_TTL) -> Callable[[F], F]:
+def cache_plan(instance: Any, dimension: str) -> CallPlan | None:
+    """The cache plan for ``instance.validate()`` now, or None if the call runs uncached."""
+    plan = plan_or_reason(instance, dimension)
+    return None if isinstance(plan, str) else plan
+
+
+plan_call = cache_plan
+"""The former name of ``cache_plan``, kept: it is public."""
+
+
+def _about(result: ValidationResult, file_path: str) -> ValidationResult:
+    """``result`` naming ``file_path`` as its file, so cold and warm results say the same."""
+    return result if result.file_path == file_path else replace(result, file_path=file_path)
+
+
+def _rerooted(result: ValidationResult, file_path: str, cached: bool) -> ValidationResult:
+    """The leader's ``result`` as this waiter's: about its own file (another checkout, perhaps)."""
+    own = result.file_path
+    if own == file_path:
+        findings = list(result.findings)
+    else:
+        findings = [replace(f, path=file_path) if f.path == own else f for f in result.findings]
+    return replace(result, file_path=file_path, findings=findings, cached=cached)
+
+
+def _bound_file(instance: Any) -> str | None:
+    file_path = getattr(instance, "file_path", None)
+    return os.fspath(file_path) if isinstance(file_path, (str, os.PathLike)) else None
+
+
+def cached_validation(dimension: str, *, ttl: TTL = CACHE_TTL) -> Callable[[F], F]:
     """Cache the result of an ``async def validate(self)`` method by file content and config.
 
-    Concurrent calls with one key run the body once. Exceptions propagate and are never
-    stored; nor is a result with ``error`` set, nor one whose file changed during the call.
+    Concurrent calls with one key run the body once; a call from within the body with
+    the same key (``super().validate()``, itself decorated) runs its body directly.
+    Exceptions propagate and are never stored; nor is a result with ``error`` set, nor
+    one whose file changed during the call. A result of a file-bound validator always
+    names the bound file as its ``file_path``, cached or not.
+
+    ``ttl``: seconds an entry lives, ``None`` for no expiry, ``0`` to store nothing; by
+    default the ``ttl`` of the cache in use.
     """
     if callable(dimension) and not isinstance(dimension, str):
         raise TypeError("use @cached_validation(dimension=...), with the dimension named")
     if not isinstance(dimension, str) or not dimension:
         raise TypeError(f"dimension must be a non-empty str, not {dimension!r}")
-    if ttl is not None and (not isinstance(ttl, int) or isinstance(ttl, bool) or ttl < 0):
-        raise ValueError(f"ttl must be a non-negative int or None, not {ttl!r}")
+    check_ttl(ttl)
 
     def decorate(func: F) -> F:
         if not inspect.iscoroutinefunction(func):
@@ -128,6 +221,7 @@ def cached_validation(dimension: str, *, ttl: int | None = DEFAULT_TTL) -> Calla
                 "@cached_validation wraps an async def; "
                 f"{getattr(func, '__qualname__', func)!r} is not a coroutine function"
             )
+        setattr(func, DIMENSION_ATTRIBUTE, dimension)
 
         @wrapt.decorator
         async def wrapper(
@@ -135,34 +229,47 @@ def cached_validation(dimension: str, *, ttl: int | None = DEFAULT_TTL) -> Calla
         ) -> Any:
             if instance is None or args or kwargs:
                 return await wrapped(*args, **kwargs)
-            plan = plan_call(instance, dimension)
-            if plan is None:
-                return await wrapped()
+            plan = plan_or_reason(instance, dimension)
+            if isinstance(plan, str):
+                result = await wrapped()
+                file_path = _bound_file(instance)
+                if file_path is None or not isinstance(result, ValidationResult):
+                    return result
+                return _about(result, file_path)
             cache = plan.cache
             hit = cache.lookup(plan.key, plan.file_path)
             if hit is None and cache.remote is not None:
                 hit = await remote_lookup(cache, plan.key, plan.file_path)
             if hit is not None:
                 return hit
+            key = plan.key
+            in_flight = _in_flight.get()
+            if key in in_flight:
+                # Called from the body of this very flight (an override calling a decorated
+                # super().validate()): joining the flight would wait on itself forever. The
+                # outer call stores the result; this one just runs.
+                result = await wrapped()
+                return _about(result, plan.file_path) if isinstance(result, ValidationResult) else result
 
             async def compute() -> tuple[Any, bool]:
-                result = await wrapped()
-                if (
-                    isinstance(result, ValidationResult)
-                    and result.error is None
-                    and plan.binding.hashes.unchanged_since(plan.file_path, plan.stamp)
-                ):
-                    stored = cache.store(plan.key, replace(result, file_path=plan.file_path, cached=False), ttl)
+                token = _in_flight.set(in_flight | {key})
+                try:
+                    result = await wrapped()
+                finally:
+                    _in_flight.reset(token)
+                if not isinstance(result, ValidationResult):
+                    return result, False
+                result = _about(result, plan.file_path)
+                if result.error is None and plan.binding.hashes.unchanged_since(plan.file_path, plan.stamp):
+                    stored = cache.store(key, replace(result, cached=False), ttl, plan.parts())
                     return result, stored
                 return result, False
 
-            work = (
-                compute if cache.remote is None else functools.partial(leased, cache, plan.key, plan.file_path, compute)
-            )
-            (result, stored), led = await cache.flights.run(plan.key, work)
+            work = compute if cache.remote is None else functools.partial(leased, cache, key, plan.file_path, compute)
+            (result, stored), led = await cache.flights.run(key, work)
             if led or not isinstance(result, ValidationResult):
                 return result
-            return replace(result, cached=stored, findings=list(result.findings))
+            return _rerooted(result, plan.file_path, stored)
 
         return wrapper(func)  # type: ignore[return-value]
 

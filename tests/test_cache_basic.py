@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from memo import Finding, ValidationCache, ValidationResult, bind_cache
+from memo import Finding, ValidationCache, ValidationResult, bind_cache, caching_enabled
 from tests.helpers import counting_validator_class, write
 
 
@@ -253,3 +253,54 @@ def test_store_failure_warns_once_and_degrades(tmp_path: Path, caplog: pytest.Lo
     assert "writable by group or others" in stats["reason"]
     assert len([r for r in caplog.records if r.name == "memo"]) == 1
     assert not (cache_dir / "cache.db").exists()
+
+
+@pytest.mark.parametrize("word", ["0", "false", "OFF"])
+def test_disabled_env_reaches_the_public_api(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, word: str) -> None:
+    source = write(tmp_path / "a.py", "x = 1\n")
+    with ValidationCache(tmp_path / "warm") as warm:
+        warm.set(source, "lint", _result(source))
+        monkeypatch.setenv("VALIDATION_CACHE_ENABLED", word)
+        assert warm.get(source, "lint") is None, "no read"
+        assert warm.invalidate_all() == 0
+    monkeypatch.delenv("VALIDATION_CACHE_ENABLED")
+    with ValidationCache(tmp_path / "warm") as warm:
+        assert warm.get(source, "lint") is not None, "and no clear either"
+    monkeypatch.setenv("VALIDATION_CACHE_ENABLED", word)
+    with ValidationCache(tmp_path / "cold") as cold:
+        cold.set(source, "lint", _result(source))
+        stats = cold.stats()
+    assert not (tmp_path / "cold").exists(), "no write, nothing on disk"
+    assert (stats["enabled"], stats["entries"]) == (False, 0)
+    assert "VALIDATION_CACHE_ENABLED" in stats["reason"]
+
+
+def test_an_unrecognised_enabled_value_warns_once_and_leaves_caching_on(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv("VALIDATION_CACHE_ENABLED", "nope-unrecognised")
+    with caplog.at_level(logging.WARNING, logger="memo"):
+        assert [caching_enabled() for _ in range(3)] == [True] * 3
+    warnings = [r.getMessage() for r in caplog.records if "VALIDATION_CACHE_ENABLED" in r.getMessage()]
+    assert len(warnings) == 1
+    assert "'nope-unrecognised'" in warnings[0] and "0/false/no/off" in warnings[0]
+    caplog.clear()
+    for word in ("", "1", "yes", " On "):
+        monkeypatch.setenv("VALIDATION_CACHE_ENABLED", word)
+        assert caching_enabled() is True
+    assert caplog.records == []
+
+
+def test_ttl_none_never_expires_and_zero_stores_nothing(tmp_path: Path) -> None:
+    now = [1_000_000.0]
+    source = write(tmp_path / "a.py", "x = 1\n")
+    with ValidationCache(tmp_path / "cache", ttl=None, clock=lambda: now[0]) as cache:
+        cache.set(source, "lint", _result(source))
+        now[0] += 10 * 365 * 86400
+        assert cache.get(source, "lint") is not None
+        cache.set(source, "format", _result(source), ttl=0)
+        assert cache.get(source, "format") is None
+    with ValidationCache(tmp_path / "zero", ttl=0) as zero:
+        zero.set(source, "lint", _result(source))
+        assert zero.get(source, "lint") is None
+        assert zero.stats()["entries"] == 0

@@ -9,7 +9,8 @@ from typing import ClassVar
 
 import pytest
 
-from memo import ValidationCache, ValidationResult, bind_cache, cached_validation, plan_call
+import memo.keys
+from memo import CACHE_TTL, ValidationCache, ValidationResult, bind_cache, cached_validation, plan_call
 from tests.helpers import CountingValidator, counting_validator_class, write
 from validators import Validator
 
@@ -289,3 +290,163 @@ def test_each_event_loop_gets_its_own_flights(tmp_path: Path) -> None:
         assert [r.cached for r in asyncio.run(run())] == [False] * 3
         assert [r.cached for r in asyncio.run(run())] == [True] * 3
     assert validator.calls == 3
+
+
+async def test_a_decorated_override_calling_a_decorated_super_runs_both_bodies_once(tmp_path: Path) -> None:
+    base = counting_validator_class()
+    runs: list[str] = []
+
+    class Override(base):  # type: ignore[valid-type,misc]
+        @cached_validation(dimension="todos")
+        async def validate(self) -> ValidationResult:
+            runs.append("override")
+            return await super().validate()
+
+    source = write(tmp_path / "a.py", "# TODO\n")
+    first = await asyncio.wait_for(Override(source).validate(), 30)  # before the fix: waits on itself forever
+    second = await Override(source).validate()
+    assert (runs, Override.calls) == (["override"], 1)  # the base body counts on type(self)
+    assert (first.cached, second.cached) == (False, True)
+    assert second.findings == first.findings
+
+
+async def test_a_waiter_from_another_checkout_gets_a_result_about_its_own_file(tmp_path: Path) -> None:
+    gate = asyncio.Event()
+    validator = counting_validator_class(gate=gate)
+    one = write(tmp_path / "one" / "pkg" / "a.py", "# TODO\n")
+    two = write(tmp_path / "two" / "pkg" / "a.py", "# TODO\n")
+    with ValidationCache(tmp_path / "cache") as cache:
+
+        async def check(root: Path, source: Path) -> ValidationResult:
+            with bind_cache(cache, root=root):
+                return await validator(source).validate()
+
+        leader = asyncio.create_task(check(tmp_path / "one", one))
+        waiter = asyncio.create_task(check(tmp_path / "two", two))
+        for _ in range(5):
+            await asyncio.sleep(0)
+        gate.set()
+        led, waited = await leader, await waiter
+    assert validator.calls == 1, "one flight for one relative path and content"
+    assert (led.file_path, [f.path for f in led.findings]) == (str(one), [str(one)])
+    assert (waited.file_path, [f.path for f in waited.findings]) == (str(two), [str(two)])
+
+
+async def test_a_result_without_a_file_path_names_the_bound_file_cold_warm_and_uncached(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    class Pathless(Validator):
+        @cached_validation(dimension="pathless")
+        async def validate(self) -> ValidationResult:
+            return ValidationResult("pathless", True, duration_s=0.5)
+
+    source = write(tmp_path / "a.py", "x = 1\n")
+    cold = await Pathless(source).validate()
+    warm = await Pathless(source).validate()
+    monkeypatch.setenv("VALIDATION_CACHE_ENABLED", "0")
+    uncached = await Pathless(source).validate()
+    assert (cold.cached, warm.cached, uncached.cached) == (False, True, False)
+    assert cold.to_dict() == uncached.to_dict() == {**warm.to_dict(), "cached": False}
+    assert cold.file_path == str(source)
+
+
+async def test_the_caches_ttl_is_the_default_of_decorated_calls(tmp_path: Path) -> None:
+    now = [1_000_000.0]
+    validator = counting_validator_class()
+    source = write(tmp_path / "a.py", "x = 1\n")
+    with ValidationCache(tmp_path / "cache", ttl=60, clock=lambda: now[0]) as cache, bind_cache(cache):
+        await validator(source).validate()
+        now[0] += 59
+        assert (await validator(source).validate()).cached is True
+        now[0] += 1
+        assert (await validator(source).validate()).cached is False
+    assert validator.calls == 2
+
+
+async def test_the_decorators_own_ttl_wins_over_the_caches(tmp_path: Path) -> None:
+    now = [1_000_000.0]
+    runs = []
+
+    class Short(Validator):
+        @cached_validation(dimension="short", ttl=10)
+        async def validate(self) -> ValidationResult:
+            runs.append(1)
+            return ValidationResult("short", True, file_path=self.file_path)
+
+    source = write(tmp_path / "a.py", "x = 1\n")
+    with ValidationCache(tmp_path / "cache", ttl=None, clock=lambda: now[0]) as cache, bind_cache(cache):
+        await Short(source).validate()
+        now[0] += 10
+        await Short(source).validate()
+    assert len(runs) == 2
+
+
+@pytest.mark.parametrize("where", ["cache", "decorator"])
+async def test_ttl_zero_stores_nothing(tmp_path: Path, where: str) -> None:
+    runs = []
+
+    class Never(Validator):
+        @cached_validation(dimension="never", ttl=0 if where == "decorator" else CACHE_TTL)
+        async def validate(self) -> ValidationResult:
+            runs.append(1)
+            return ValidationResult("never", True, file_path=self.file_path)
+
+    source = write(tmp_path / "a.py", "x = 1\n")
+    with ValidationCache(tmp_path / "cache", ttl=0 if where == "cache" else None) as cache, bind_cache(cache):
+        results = [await Never(source).validate() for _ in range(3)]
+        assert cache.stats()["entries"] == 0
+    assert len(runs) == 3
+    assert [r.cached for r in results] == [False] * 3
+
+
+@pytest.mark.parametrize("ttl", [-1, 1.5, True, "60"])
+def test_a_bad_ttl_is_rejected_when_decorating(ttl: object) -> None:
+    with pytest.raises(ValueError, match="ttl"):
+        cached_validation(dimension="d", ttl=ttl)  # type: ignore[arg-type]
+
+
+async def test_in_a_run_two_instances_with_different_configs_never_share_a_result(tmp_path: Path) -> None:
+    validator = counting_validator_class()
+    source = write(tmp_path / "a.py", "x = 1\n")
+    with ValidationCache(tmp_path / "cache") as cache, bind_cache(cache, config={"run": 1}):
+        strict = await validator(source, config={"strict": True}).validate()
+        lax = await validator(source, config={"strict": False}).validate()
+        again = await validator(source, config={"strict": True}).validate()
+    assert validator.calls == 2
+    assert (strict.cached, lax.cached, again.cached) == (False, False, True)
+
+
+async def test_cache_config_keeps_hits_when_only_other_validators_options_change(tmp_path: Path) -> None:
+    validator = counting_validator_class(cache_config=lambda self: self.options())
+    source = write(tmp_path / "a.py", "x = 1\n")
+    configs = [
+        {"todos": {"words": ["TODO"]}, "complexity": {"max": 10}},
+        {"todos": {"words": ["TODO"]}, "complexity": {"max": 12}},  # another dimension's options
+        {"todos": {"words": ["FIXME"]}, "complexity": {"max": 12}},  # its own
+    ]
+    results = []
+    with ValidationCache(tmp_path / "cache") as cache:
+        for config in configs:
+            with bind_cache(cache, config=config):
+                results.append(await validator(source, config=config).validate())
+    assert [r.cached for r in results] == [False, True, False]
+    assert validator.calls == 2
+
+
+async def test_a_run_hashes_a_config_once_however_many_instances_copy_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    validator = counting_validator_class()
+    sources = [write(tmp_path / f"m{i}.py", "x = 1\n") for i in range(5)]
+    config = {"todos": {"words": ["TODO"]}, "other": [1, 2]}
+    hashed: list[object] = []
+    real = memo.keys.config_digest
+    monkeypatch.setattr(memo.keys, "config_digest", lambda value: hashed.append(value) or real(value))
+    with ValidationCache(tmp_path / "cache") as cache, bind_cache(cache, config=config):
+        for _ in range(2):
+            for source in sources:
+                await validator(source, config=config).validate()  # each instance copies config
+        assert len(hashed) == 1
+        config["todos"] = {"words": ["FIXME"]}  # a new value object: noticed
+        assert (await validator(sources[0], config=config).validate()).cached is False
+    assert len(hashed) == 2

@@ -13,8 +13,18 @@ import pytest
 import xxhash
 
 import memo.hashing
-from memo import ConfigHashError, HashMemo, KeyParts, ValidationCache, canonical_config, config_hash, derive_key
-from memo.keys import relative_key_path
+from memo import (
+    ConfigHashError,
+    HashMemo,
+    KeyParts,
+    ValidationCache,
+    ValidatorIdentity,
+    canonical_config,
+    config_hash,
+    derive_key,
+    validator_identity,
+)
+from memo.keys import config_digest, relative_key_path
 from tests.helpers import write
 
 
@@ -166,3 +176,31 @@ def test_hash_memo_is_bounded(tmp_path: Path) -> None:
     for source in sources:
         hashes.stamp(str(source))
     assert len(hashes) <= 4
+
+
+def _identity(module: str, qualname: str, version: str, tool: str | None = None) -> str:
+    attrs: dict[str, Any] = {"__module__": module, "__qualname__": qualname, "version": version}
+    if tool is not None:
+        attrs["cache_identity"] = lambda self: tool
+    return validator_identity(type("Check", (), attrs)())
+
+
+def test_validator_identity_is_unambiguous() -> None:
+    assert _identity("plugins.todo", "Check", "1") != _identity("plugins", "todo.Check", "1")
+    assert _identity("plugins", "Check", "1+x") != _identity("plugins", "Check", "1", tool="x")
+    assert _identity("plugins", "Check", "1@2") != _identity("plugins", "Check@1", "2")
+
+
+def test_validator_identity_reads_as_its_pieces_and_decodes_back() -> None:
+    identity = _identity("plugins.todo", "Check", "1+x", tool="ruff 0.6")
+    assert identity.endswith("plugins.todo.Check@1+x+ruff 0.6")
+    assert ValidatorIdentity.decode(identity) == ValidatorIdentity("plugins.todo", "Check", "1+x", "ruff 0.6")
+    assert ValidatorIdentity.decode(_identity("m", "C", "2")) == ValidatorIdentity("m", "C", "2", None)
+    for junk in ("", "m.C@1", "[1,1]m.C@1", "[1,1,9]m.C@1", "[1,1,1]m.C@1x", "[a,1,1]m.C@1"):
+        assert ValidatorIdentity.decode(junk) is None, junk
+
+
+def test_config_digest_of_a_non_mapping_never_equals_a_mappings() -> None:
+    assert config_digest(None) == config_digest({}) == config_hash({})
+    assert config_digest(["a"]) != config_digest({"a": None})
+    assert config_digest("x") != config_digest(["x"])

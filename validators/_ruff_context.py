@@ -39,6 +39,7 @@ semicolon behind another statement, or split by a backslash inside the module na
 from __future__ import annotations
 
 import glob
+import json
 import os
 import re
 import stat
@@ -203,7 +204,7 @@ class Observer:
             table: dict[str, object] | None = tomllib.loads(data.decode("utf-8"))
         except (ValueError, UnicodeDecodeError):
             table = None  # ruff rejects it too, and reports so; the digest still names it
-        view = _FileView(stat_signature(after), hash_bytes(data), table)
+        view = _FileView(stat_signature(after), _settings_digest(path, data, table), table)
         if stat_signature(before) == view.signature == signature and _trusted(after, self._clock):
             self._remember(self._files, path, view)
         else:
@@ -292,6 +293,25 @@ class Snapshot:
             return self.recompute() == self.digest
         except Exception:  # an unreadable tree is a change; never a traceback
             return False
+
+
+def _settings_digest(path: str, data: bytes, table: dict[str, object] | None) -> str:
+    """The digest of what ruff reads in a config file.
+
+    A ``pyproject.toml`` holds much that ruff never reads (other tools' tables, memo's
+    own); only ``[tool.ruff]`` and ``project.requires-python`` (ruff's default target
+    version) count, so editing ``[tool.memo]`` keeps every lint and format entry. Any
+    other config file, or a pyproject that is not valid TOML, counts byte for byte.
+    """
+    if table is None or os.path.basename(path) != "pyproject.toml":
+        return hash_bytes(data)
+    tool = table.get("tool")
+    project = table.get("project")
+    read = {
+        "tool.ruff": tool.get("ruff") if isinstance(tool, dict) else None,
+        "requires-python": project.get("requires-python") if isinstance(project, dict) else None,
+    }
+    return hash_bytes(json.dumps(read, sort_keys=True, default=str).encode("utf-8"))
 
 
 def _ruff_table(path: str, view: _FileView | None) -> dict[str, object] | None:
