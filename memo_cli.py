@@ -361,8 +361,11 @@ def _dispatch(args: argparse.Namespace, parser: argparse.ArgumentParser, module:
 
 
 def _guarded(call: Any) -> int:
+    from validators._shutdown import exit_on_signals
+
     try:
-        return int(call())
+        with exit_on_signals():  # Ctrl-C, SIGTERM: kill every child, one line, exit 130/143
+            return int(call())
     except UsageError as exc:
         print(f"memo: error: {exc}", file=sys.stderr)
         return 2
