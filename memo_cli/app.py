@@ -181,9 +181,16 @@ def _dispatch(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
 
 def guarded(call: Callable[[], int]) -> int:
-    """``call()``, with a usage error as one line and exit 2, and Ctrl-C as one line and exit 130."""
+    """``call()``, with a usage error as one line and exit 2, and Ctrl-C or SIGTERM as one line and 130 or 143.
+
+    A signal kills every process the run started and exits at once, without unwinding
+    asyncio (``validators._shutdown``): that unwinding is where runs used to hang.
+    """
+    from validators._shutdown import exit_on_signals
+
     try:
-        return int(call())
+        with exit_on_signals():
+            return int(call())
     except UsageError as exc:
         print(f"memo: error: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -367,3 +367,40 @@ async def test_a_dead_worker_is_an_error_and_the_pool_recovers(tmp_path: Path) -
         await _pool.run_in_pool(os._exit, 3, 60)
     result = await SyntaxValidator(FIXTURES / "syntax_error.py").validate()
     assert result.error is None and [f.code for f in result.findings] == ["syntax-error"]
+
+
+async def test_pool_workers_leave_ctrl_c_to_memo() -> None:
+    # Ctrl-C reaches the whole process group; memo kills its workers, which must not print tracebacks.
+    assert await _pool.run_in_pool(signal.getsignal, signal.SIGINT, 60) == signal.SIG_IGN
+
+
+# -- what an interrupted or killed memo leaves behind ----------------------------------------
+
+PDEATHSIG_REPORTER = """
+import ctypes
+value = ctypes.c_int()
+ctypes.CDLL(None).prctl(2, ctypes.byref(value), 0, 0, 0)  # PR_GET_PDEATHSIG
+print(value.value)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+async def test_a_tool_process_is_killed_when_memo_dies() -> None:
+    completed = await _process.run([sys.executable, "-c", PDEATHSIG_REPORTER], timeout=60)
+    assert completed.stdout.decode().strip() == str(int(signal.SIGKILL))
+
+
+async def test_running_tools_are_listed_for_a_kill_until_reaped(spawned: Spawned) -> None:
+    run = asyncio.create_task(_process.run([sys.executable, "-c", "import time; time.sleep(120)"], timeout=60))
+    await spawned.started.wait()
+    [process] = spawned.processes
+    for _ in range(100):  # listed as soon as run() resumes after _spawn: a few loop turns
+        if process.pid in _process.running_groups():
+            break
+        await asyncio.sleep(0)
+    assert process.pid in _process.running_groups()
+    run.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await run
+    assert process.pid not in _process.running_groups()
+    assert_gone(process)

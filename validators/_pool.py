@@ -4,23 +4,35 @@ Pure-Python work on the event loop would serialise a run on one core; in worker
 processes both cores are busy. Workers come from a forkserver that has already
 imported the worker module, so starting one costs a fork, not an interpreter start,
 and the parent's threads (asyncio, the cache) are never forked.
+
+Nothing the pool starts imports from the user's working directory: the forkserver
+starts without the current directory on ``sys.path`` (a project's own ``validators/``
+or ``memo/`` would otherwise shadow ours), and each worker exits when memo is gone
+(see ``validators._workers.start_worker``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import atexit
+import contextlib
 import multiprocessing
+import multiprocessing.forkserver
+import multiprocessing.resource_tracker
+import multiprocessing.util
 import os
+import signal
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from multiprocessing.connection import Connection
 from multiprocessing.context import BaseContext
 from typing import TypeVar
 
 from validators._process import ToolError, cores
+from validators._workers import start_worker
 
 T = TypeVar("T")
 A = TypeVar("A")
@@ -29,6 +41,9 @@ _WORKER_MODULE = "validators._workers"
 
 _lock = threading.Lock()
 _executor: ProcessPoolExecutor | None = None
+_owner: tuple[Connection, Connection] | None = None
+"""The pipe every worker watches (read end, write end): memo holds the only write end,
+so its exit, however it happens, ends them. The read end stays open to hand to new workers."""
 
 
 def workers() -> int:
@@ -49,19 +64,61 @@ def _main_importable() -> bool:
     return path is None or os.path.exists(path)
 
 
+def _safe_path_possible() -> bool:
+    """Whether a new interpreter can be told not to put the current directory on ``sys.path``.
+
+    ``PYTHONSAFEPATH`` (Python 3.11+) does it, unless the environment is ignored (``-E``
+    without ``-I``; ``-I`` implies it and is passed on to the forkserver).
+    """
+    if sys.version_info < (3, 11):
+        return False  # pragma: no cover - Python 3.10
+    return bool(sys.flags.isolated or sys.flags.safe_path or not sys.flags.ignore_environment)
+
+
+@contextlib.contextmanager
+def _safe_path_environment() -> Iterator[None]:
+    """``PYTHONSAFEPATH=1`` for the interpreters started inside (the forkserver's ``python -c``)."""
+    previous = os.environ.get("PYTHONSAFEPATH")
+    os.environ["PYTHONSAFEPATH"] = "1"
+    try:
+        yield
+    finally:
+        if previous is None:
+            del os.environ["PYTHONSAFEPATH"]
+        else:  # pragma: no cover - memo itself run with PYTHONSAFEPATH
+            os.environ["PYTHONSAFEPATH"] = previous
+
+
+def _context() -> BaseContext:
+    """A forkserver that never imports from the working directory, or spawn where there is none.
+
+    The forkserver runs ``python -c``, which puts the current directory first on
+    ``sys.path``; it is started here, with that turned off, before it preloads the worker
+    module. Where that cannot be done it preloads nothing: each worker then imports the
+    worker module itself, through memo's own ``sys.path``.
+    """
+    if "forkserver" not in multiprocessing.get_all_start_methods():  # pragma: no cover - Windows
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    if _safe_path_possible():
+        context.set_forkserver_preload([_WORKER_MODULE])
+        with _safe_path_environment():
+            multiprocessing.forkserver.ensure_running()
+    else:  # pragma: no cover - Python 3.10, or -E
+        context.set_forkserver_preload([])
+    return context
+
+
 def executor() -> ProcessPoolExecutor:
     """The shared pool, created on first use and shut down at exit."""
-    global _executor
+    global _executor, _owner
     with _lock:
         if _executor is None:
-            methods = multiprocessing.get_all_start_methods()
-            context: BaseContext
-            if "forkserver" in methods:
-                context = multiprocessing.get_context("forkserver")
-                context.set_forkserver_preload([_WORKER_MODULE])
-            else:  # pragma: no cover - Windows, macOS without forkserver
-                context = multiprocessing.get_context("spawn")
-            _executor = ProcessPoolExecutor(max_workers=workers(), mp_context=context)
+            context = _context()
+            _owner = context.Pipe(duplex=False)
+            _executor = ProcessPoolExecutor(
+                max_workers=workers(), mp_context=context, initializer=start_worker, initargs=(_owner[0],)
+            )
         return _executor
 
 
@@ -73,9 +130,10 @@ def shutdown() -> None:
     own exit hook joins its workers). ``_processes`` is the executor's pid -> process map;
     without it the shutdown still happens, only waiting as the standard library does.
     """
-    global _executor
+    global _executor, _owner
     with _lock:
         pool, _executor = _executor, None
+        owner, _owner = _owner, None
     if pool is None:
         return
     processes = list((getattr(pool, "_processes", None) or {}).values())
@@ -84,6 +142,26 @@ def shutdown() -> None:
         if process.is_alive():
             process.kill()
     pool.shutdown(wait=True)
+    if owner is not None:
+        for end in owner:
+            end.close()
+
+
+def kill_now() -> list[int]:
+    """SIGKILL every worker and the forkserver at once, for a process about to exit; their pids.
+
+    Called from a signal handler: it takes no lock and waits for nothing (the handler may
+    have interrupted this very module holding its lock). The forkserver is memo's own;
+    it is killed too, as it would otherwise linger until its last worker is reaped.
+    """
+    pids = [pid for pid in list(getattr(_executor, "_processes", None) or ()) if isinstance(pid, int)]
+    forkserver = getattr(multiprocessing.forkserver._forkserver, "_forkserver_pid", None)
+    if isinstance(forkserver, int):
+        pids.append(forkserver)
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+    return pids
 
 
 atexit.register(shutdown)
@@ -104,3 +182,29 @@ async def run_in_pool(func: Callable[[A], T], arg: A, timeout: float) -> T:
     except BrokenProcessPool as exc:
         shutdown()
         raise ToolError(f"worker process died: {exc}") from exc
+
+
+def resource_tracker() -> int | None:
+    """The pid of multiprocessing's resource tracker, if this process started one.
+
+    It is not killed with the workers: ``release_after_kill`` lets it exit cleanly.
+    """
+    pid = getattr(multiprocessing.resource_tracker._resource_tracker, "_pid", None)
+    return pid if isinstance(pid, int) else None
+
+
+def release_after_kill() -> int | None:
+    """After ``kill_now``: free the pool's named semaphores and let the resource tracker exit.
+
+    The tracker (a process multiprocessing starts) removes semaphores left by a process
+    that died, and warns about each on stderr. The multiprocessing finalizers of priority
+    0 and above, which its own exit hook runs first, unlink them and tell the tracker;
+    then memo's end of the tracker's pipe is closed, so the tracker exits (its other
+    holders, the workers, are dead). Returns the tracker's pid, to wait for, or None.
+    """
+    multiprocessing.util._run_finalizers(0)  # type: ignore[attr-defined]
+    fd = getattr(multiprocessing.resource_tracker._resource_tracker, "_fd", None)
+    if isinstance(fd, int):
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    return resource_tracker()

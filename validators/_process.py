@@ -2,7 +2,10 @@
 
 Every tool process starts in its own session (process group). On timeout, on
 cancellation, or on any other way out of ``run``, the whole group is sent SIGKILL and
-the child is reaped, so no orphan outlives the validation that started it. At most
+the child is reaped, so no orphan outlives the validation that started it. The groups
+of running tools are listed (``running_groups``) so that an interrupted memo can kill
+them before it exits, and on Linux each tool is told to die with memo
+(``PR_SET_PDEATHSIG``), so even a SIGKILLed memo leaves no tool behind. At most
 ``cores()`` limited tool processes run at once per event loop: batches beyond
 that wait their turn instead of thrashing two cores with a dozen interpreters.
 """
@@ -11,10 +14,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import signal
+import sys
 import weakref
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 
 
@@ -54,6 +59,52 @@ async def _slot(limited: bool) -> AsyncIterator[None]:
         yield
 
 
+_groups: set[int] = set()
+"""Process groups of the tool processes started and not yet reaped (each tool leads its own)."""
+
+
+def running_groups() -> tuple[int, ...]:
+    """The process groups of every tool process still running, for a kill on the way out."""
+    return tuple(_groups)
+
+
+@functools.lru_cache(maxsize=1)
+def _prctl() -> Callable[..., int] | None:
+    """libc's ``prctl`` on Linux, or None."""
+    if not sys.platform.startswith("linux"):
+        return None  # pragma: no cover - other systems: the kill on the way out must do
+    try:
+        import ctypes
+
+        function: Callable[..., int] = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):  # pragma: no cover - no libc to ask
+        return None
+    return function
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> Callable[[], None] | None:
+    """A ``preexec_fn`` asking Linux to SIGKILL the child when memo dies, or None elsewhere.
+
+    The libc function is looked up in the parent: the child, between fork and exec, only
+    makes the call. If memo died before the request took effect, the child has been
+    re-parented already and ends itself.
+    """
+    prctl = _prctl()
+    if prctl is None:
+        return None  # pragma: no cover - not Linux
+    parent = os.getpid()
+
+    def request() -> None:
+        prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        if os.getppid() != parent:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    return request
+
+
 async def _spawn(argv: Sequence[str], cwd: str | None) -> asyncio.subprocess.Process:
     """Start ``argv`` in a new session with piped output (the seam tests wrap to see processes)."""
     return await asyncio.create_subprocess_exec(
@@ -63,6 +114,7 @@ async def _spawn(argv: Sequence[str], cwd: str | None) -> asyncio.subprocess.Pro
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
         start_new_session=True,
+        preexec_fn=_die_with_parent(),
     )
 
 
@@ -94,6 +146,7 @@ async def run(
             process = await _spawn(argv, None if cwd is None else os.fspath(cwd))
         except OSError as exc:
             raise ToolError(f"could not start {name}: {exc}") from exc
+        _groups.add(process.pid)
         try:
             stdout, stderr = await asyncio.wait_for(process.communicate(), timeout)
         except asyncio.TimeoutError:
@@ -104,6 +157,7 @@ async def run(
                 # Shielded so a second cancellation cannot leave the killed child unreaped.
                 with contextlib.suppress(asyncio.CancelledError, ProcessLookupError):
                     await asyncio.shield(process.wait())
+            _groups.discard(process.pid)
     # communicate() returned, so the process has exited and been reaped.
     return Completed(process.returncode if process.returncode is not None else -1, stdout, stderr)
 

@@ -2,19 +2,44 @@
 
 Each takes a whole batch of paths and returns ``{path: Outcome}``, so one pool task (one
 round of IPC) serves many files. Files are read here, in the worker, to keep file
-contents off the pipe.
+contents off the pipe. ``start_worker`` runs first in every worker: it ties the worker's
+life to memo's.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import os
+import signal
+import threading
 import warnings
 from collections.abc import Callable, Sequence
+from multiprocessing.connection import Connection
 from typing import Any
 
 from validators._outcome import Outcome, RawFinding
 
 _SYNTAX_CODES = {"IndentationError": "indentation-error", "TabError": "tab-error"}
+
+
+def start_worker(owner: Connection) -> None:
+    """Make this worker ignore Ctrl-C and exit as soon as memo (the pool's owner) is gone.
+
+    Ctrl-C at a terminal reaches the whole process group: it is memo's to handle (it kills
+    its workers), and a worker interrupted mid-task would only print a traceback. Memo
+    holds the only write end of ``owner``; when memo exits, however it exits (SIGKILL
+    included), the read end sees end-of-file and the watching thread ends the worker.
+    Without it a worker outlives memo forever, waiting on a task queue it holds open itself.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    def watch() -> None:
+        with contextlib.suppress(EOFError, OSError):
+            owner.recv_bytes()
+        os._exit(0)
+
+    threading.Thread(target=watch, name="memo-owner-watch", daemon=True).start()
 
 
 def _read(path: str) -> bytes | Outcome:
