@@ -197,8 +197,22 @@ def _bound_file(instance: Any) -> str | None:
     return os.fspath(file_path) if isinstance(file_path, (str, os.PathLike)) else None
 
 
-def cached_validation(dimension: str, *, ttl: TTL = CACHE_TTL) -> Callable[[F], F]:
+def _class_dimension(instance: Any) -> str:
+    """The ``dimension`` the instance's class declares; ``TypeError`` when it declares none."""
+    dimension = getattr(type(instance), "dimension", None)
+    if not isinstance(dimension, str) or not dimension:
+        raise TypeError(
+            f"{type(instance).__qualname__} has no dimension: set the class attribute `dimension` "
+            "or decorate with @cached_validation(dimension=...)"
+        )
+    return dimension
+
+
+def cached_validation(dimension: str | None = None, *, ttl: TTL = CACHE_TTL) -> Callable[[F], F]:
     """Cache the result of an ``async def validate(self)`` method by file content and config.
+
+    ``dimension``: the key's dimension. Leave it out (``@cached_validation()``) and the
+    class's own ``dimension`` attribute is used, so a validator states it once.
 
     Concurrent calls with one key run the body once; a call from within the body with
     the same key (``super().validate()``, itself decorated) runs its body directly.
@@ -210,8 +224,8 @@ def cached_validation(dimension: str, *, ttl: TTL = CACHE_TTL) -> Callable[[F], 
     default the ``ttl`` of the cache in use.
     """
     if callable(dimension) and not isinstance(dimension, str):
-        raise TypeError("use @cached_validation(dimension=...), with the dimension named")
-    if not isinstance(dimension, str) or not dimension:
+        raise TypeError("use @cached_validation() (or @cached_validation(dimension=...)), with the parentheses")
+    if dimension is not None and (not isinstance(dimension, str) or not dimension):
         raise TypeError(f"dimension must be a non-empty str, not {dimension!r}")
     check_ttl(ttl)
 
@@ -221,7 +235,8 @@ def cached_validation(dimension: str, *, ttl: TTL = CACHE_TTL) -> Callable[[F], 
                 "@cached_validation wraps an async def; "
                 f"{getattr(func, '__qualname__', func)!r} is not a coroutine function"
             )
-        setattr(func, DIMENSION_ATTRIBUTE, dimension)
+        if dimension is not None:
+            setattr(func, DIMENSION_ATTRIBUTE, dimension)
 
         @wrapt.decorator
         async def wrapper(
@@ -229,7 +244,7 @@ def cached_validation(dimension: str, *, ttl: TTL = CACHE_TTL) -> Callable[[F], 
         ) -> Any:
             if instance is None or args or kwargs:
                 return await wrapped(*args, **kwargs)
-            plan = plan_or_reason(instance, dimension)
+            plan = plan_or_reason(instance, dimension or _class_dimension(instance))
             if isinstance(plan, str):
                 result = await wrapped()
                 file_path = _bound_file(instance)

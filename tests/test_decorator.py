@@ -41,19 +41,46 @@ def test_decorator_rejects_non_coroutine_at_decoration_time() -> None:
                 return ValidationResult("d", True)
 
 
-@pytest.mark.parametrize("dimension", ["", None, 3])
+@pytest.mark.parametrize("dimension", ["", 3])
 def test_decorator_rejects_bad_dimension(dimension: object) -> None:
     with pytest.raises(TypeError, match="dimension"):
         cached_validation(dimension=dimension)  # type: ignore[arg-type]
 
 
-def test_decorator_used_without_arguments_is_a_clear_error() -> None:
-    with pytest.raises(TypeError, match="dimension"):
+def test_decorator_used_without_parentheses_is_a_clear_error() -> None:
+    with pytest.raises(TypeError, match="parentheses"):
 
         class Bare(Validator):
             @cached_validation  # type: ignore[arg-type]
             async def validate(self) -> ValidationResult:
                 return ValidationResult("d", True)
+
+
+async def test_without_a_dimension_the_decorator_uses_the_classs_own(tmp_path: Path) -> None:
+    class Stated(Validator):
+        dimension: ClassVar[str] = "stated"
+        calls: ClassVar[int] = 0
+
+        @cached_validation()
+        async def validate(self) -> ValidationResult:
+            type(self).calls += 1
+            return ValidationResult("stated", True)
+
+    source = write(tmp_path / "a.py", "x = 1\n")
+    first, second = await Stated(source).validate(), await Stated(source).validate()
+    assert (first.cached, second.cached, Stated.calls) == (False, True, 1)
+    plan = plan_call(Stated(source), "stated")
+    assert plan is not None and ":stated:" in plan.key
+
+
+async def test_without_a_dimension_anywhere_the_call_is_a_clear_error(tmp_path: Path) -> None:
+    class Nameless(Validator):
+        @cached_validation()
+        async def validate(self) -> ValidationResult:
+            return ValidationResult("x", True)
+
+    with pytest.raises(TypeError, match="has no dimension"):
+        await Nameless(write(tmp_path / "a.py", "")).validate()
 
 
 async def test_second_call_is_served_without_running_the_body(tmp_path: Path) -> None:

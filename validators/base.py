@@ -14,7 +14,7 @@ class Validator:
     """Base class of every validator.
 
     Subclasses set ``dimension`` and ``version`` and implement ``async def validate(self)``,
-    decorated with ``@cached_validation(dimension=...)``. Bump ``version`` whenever the
+    decorated with ``@cached_validation()`` (which reads ``dimension``). Bump ``version`` whenever the
     validator's logic changes: it is part of every cache key, so old entries stop matching.
 
     A result that depends on more than the file's bytes, the config and ``version`` (other

@@ -57,6 +57,6 @@ class ComplexityValidator(BatchedValidator):
     ) -> Mapping[str, Outcome]:
         return await _pool.run_in_pool(_workers.measure_complexity, (list(paths), settings), timeout)
 
-    @cached_validation(dimension="complexity")
+    @cached_validation()
     async def validate(self) -> ValidationResult:
         return await self.check()

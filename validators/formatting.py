@@ -43,6 +43,6 @@ class FormatValidator(RuffValidator):
         root, args = settings
         return await run_ruff(tool, ["format", "--check", *args], root, paths, timeout)
 
-    @cached_validation(dimension="format")
+    @cached_validation()
     async def validate(self) -> ValidationResult:
         return await self.check()

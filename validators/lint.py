@@ -62,6 +62,6 @@ class LintValidator(RuffValidator):
         root, args = settings
         return await run_ruff(tool, ["check", "--no-fix", "--no-fix-only", *args], root, paths, timeout)
 
-    @cached_validation(dimension="lint")
+    @cached_validation()
     async def validate(self) -> ValidationResult:
         return await self.check()

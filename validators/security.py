@@ -183,6 +183,6 @@ class SecurityValidator(BatchedValidator):
             raise _process.ToolError("bandit's configuration changed while bandit ran; run again")
         return found
 
-    @cached_validation(dimension="security")
+    @cached_validation()
     async def validate(self) -> ValidationResult:
         return await self.check()

@@ -50,6 +50,6 @@ class SyntaxValidator(BatchedValidator):
     ) -> Mapping[str, Outcome]:
         return await _pool.run_in_pool(_workers.check_syntax, list(paths), timeout)
 
-    @cached_validation(dimension="syntax")
+    @cached_validation()
     async def validate(self) -> ValidationResult:
         return await self.check()

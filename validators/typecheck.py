@@ -126,7 +126,7 @@ class TypesValidator(Validator):
             return argv  # mypy checks the config's ``files``, as a bare ``mypy`` there would
         return [*argv, "--", *(paths or (".",))]
 
-    @cached_validation(dimension="types")
+    @cached_validation()
     async def validate(self) -> ValidationResult:
         started = time.perf_counter()
         dimension = self.dimension
