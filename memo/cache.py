@@ -36,7 +36,15 @@ from memo.codec import decode_entry, encode_entry
 from memo.enabled import DISABLED_REASON, caching_enabled
 from memo.errors import StoreError, StoreUnavailableError, UnsafeEntryError
 from memo.hashing import hash_file
-from memo.keys import EMPTY_CONFIG_HASH, KeyParts, config_hash, derive_key, last_stored_key, relative_key_path
+from memo.keys import (
+    EMPTY_CONFIG_HASH,
+    KeyParts,
+    config_hash,
+    derive_key,
+    key_dimension,
+    last_stored_key,
+    relative_key_path,
+)
 from memo.results import ValidationResult
 from memo.singleflight import SingleFlight
 from memo.store import CACHE_AVAILABLE, DiskStore, MemoryStore, Store
@@ -142,6 +150,8 @@ class ValidationCache:
         self._config_hash = EMPTY_CONFIG_HASH
         self.flights: SingleFlight[Any] = SingleFlight()
         self.unavailable_reason: str | None = None
+        self.last_failure: str | None = None
+        """The message of the store's latest failure, for a command that reports on the cache."""
         self.remote = remote
         """The shared tier behind this one (``memo.remote``), or None."""
         self._index: Store | None = index_store
@@ -178,6 +188,7 @@ class ValidationCache:
         """Count a store failure; an untrusted or unopenable directory turns the cache off."""
         self._counters.errors += 1
         message = str(exc)
+        self.last_failure = message
         if isinstance(exc, StoreUnavailableError):
             self._store = None
             self._index = None
@@ -478,6 +489,27 @@ class ValidationCache:
             self._failed(exc)
             stats["available"] = self.available
         return stats
+
+    def usage(self) -> dict[str, tuple[int, int]] | None:
+        """What the store holds, by dimension: ``{dimension: (entries, bytes of values)}``.
+
+        Read from the store itself, so it is what persists (unlike ``stats()``'s counters,
+        which are this process's). None when disabled or when the store cannot be read
+        (``last_failure`` says why). Never raises.
+        """
+        store = self._store
+        if store is None or not caching_enabled():
+            return None
+        held: dict[str, tuple[int, int]] = {}
+        try:
+            for key, size in store.sizes():
+                dimension = key_dimension(key) or "(other)"
+                entries, total = held.get(dimension, (0, 0))
+                held[dimension] = (entries + 1, total + size)
+        except StoreError as exc:
+            self._failed(exc)
+            return None
+        return dict(sorted(held.items()))
 
     def close(self) -> None:
         """Write what is kept in memory and close the stores."""

@@ -255,6 +255,13 @@ def key_string(
     return f"memo{schema}:{dimension}:{digest}"
 
 
+def key_dimension(key: str) -> str | None:
+    """The dimension a store key was made for (``memo1:lint:...`` -> ``lint``), or None if not a key of ours."""
+    schema, _, rest = key.partition(":")
+    dimension, _, digest = rest.partition(":")
+    return dimension if schema.startswith("memo") and dimension and digest else None
+
+
 def derive_key(parts: KeyParts) -> str:
     """The store key for ``parts``."""
     return key_string(

@@ -14,7 +14,7 @@ import sqlite3
 import stat
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -54,6 +54,8 @@ class Store(Protocol):
     - ``count()``: entries held (expired ones may be counted until they are dropped).
     - ``size_bytes()``: an estimate of the bytes held, at least the sum of stored values'
       lengths, never negative.
+    - ``sizes()``: ``(key, length of its value)`` for each entry ``count()`` counts, for a
+      breakdown of what is held (``memo cache stats``); not on any hot path.
     - ``close()``: releases connections and descriptors; may be called twice; a later
       call opens the store again with its entries intact.
     """
@@ -69,6 +71,8 @@ class Store(Protocol):
     def count(self) -> int: ...
 
     def size_bytes(self) -> int: ...
+
+    def sizes(self) -> Iterator[tuple[str, int]]: ...
 
     def close(self) -> None: ...
 
@@ -110,6 +114,9 @@ class MemoryStore:
 
     def size_bytes(self) -> int:
         return sum(len(key) + len(value) for key, (value, _) in self._data.items())
+
+    def sizes(self) -> Iterator[tuple[str, int]]:
+        return iter([(key, len(value)) for key, (value, _) in self._data.items()])
 
     def close(self) -> None:
         """Nothing to release."""
@@ -497,6 +504,18 @@ class DiskStore:
             return int(cache.volume())
         except _BACKEND_ERRORS as exc:
             raise self._failure("size", exc) from exc
+
+    def sizes(self) -> Iterator[tuple[str, int]]:
+        cache = self._open()
+        try:
+            # diskcache keeps a value's length in ``size`` when it lives in a file, and the
+            # value itself in the row otherwise; one query reads either without the values.
+            rows = cache._sql(
+                "SELECT key, CASE WHEN filename IS NULL THEN length(value) ELSE size END FROM Cache"
+            ).fetchall()
+        except _BACKEND_ERRORS as exc:
+            raise self._failure("sizes", exc) from exc
+        return iter([(key, int(size or 0)) for key, size in rows if isinstance(key, str)])
 
     def close(self) -> None:
         cache, self._cache = self._cache, None

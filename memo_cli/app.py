@@ -128,6 +128,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="also empty the shared cache (at URL, else $VALIDATION_CACHE_REMOTE or [tool.memo] remote)",
     )
 
+    explain = commands.add_parser("explain", help="why a file is or is not served from the cache")
+    explain.add_argument("path", metavar="PATH", help="the file to explain")
+    _dimension_option(explain, "explain only this dimension (repeatable, or comma-separated)")
+    explain.add_argument("--config", metavar="FILE", help="JSON or TOML config, as for memo run")
+    explain.add_argument("--cache-dir", metavar="DIR", help="cache directory, as for memo run")
+    explain.add_argument("--format", choices=("text", "json"), default="text")
+
     render = commands.add_parser("render", help="write orchestrator.py from its template")
     _dimension_option(render, "default dimensions (repeatable, or comma-separated)")
     render.add_argument("--jobs", type=_positive_int, metavar="N", help="default checks in flight")
@@ -177,6 +184,10 @@ def _dispatch(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         from memo_cli.cache_commands import cache
 
         return cache(args)
+    if args.command == "explain":
+        from memo_cli.explain_command import explain
+
+        return explain(args)
     return _render(args)
 
 

@@ -1,17 +1,33 @@
-"""``memo cache stats`` and ``memo cache clear``."""
+"""``memo cache stats`` and ``memo cache clear``: what persists on disk, and emptying it.
+
+Both speak of the cache directory itself, never of this process's counters (a fresh
+command has looked nothing up). A cache that is disabled, untrusted or cannot be opened
+says so and why, and ``clear`` then exits 1: it did not do what was asked.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+import logging
+import sys
 from pathlib import Path
+from typing import Any
 
-from memo_cli.errors import UsageError, one_line
-from memo_engine import Engine
+from memo import ValidationCache, caching_enabled
+from memo_cli.errors import EXIT_FAILED, EXIT_PASSED, UsageError, one_line
 
 
 def _entries(count: int) -> str:
     return f"{count} entr{'y' if count == 1 else 'ies'}"
+
+
+def _bytes(size: int) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if size < 1024 or unit == "GiB":
+            return f"{size} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024  # type: ignore[assignment]
+    raise AssertionError("unreachable")
 
 
 def clear_remote(url: str) -> None:
@@ -36,18 +52,67 @@ def clear_remote(url: str) -> None:
     print(f"removed {_entries(removed)} from {remote.address}")
 
 
+def describe(cache: ValidationCache) -> dict[str, Any]:
+    """The cache's directory, its state and why, and what it holds by dimension."""
+    if not caching_enabled():
+        return {
+            "directory": None if cache.directory is None else str(cache.directory),
+            "state": "disabled",
+            "reason": "caching is disabled by VALIDATION_CACHE_ENABLED",
+            "entries": 0,
+            "size_bytes": 0,
+            "dimensions": {},
+        }
+    usage = cache.usage()
+    reason = None if usage is not None else cache.unavailable_reason or cache.last_failure or "not available"
+    usage = usage or {}
+    return {
+        "directory": None if cache.directory is None else str(cache.directory),
+        "state": "enabled" if reason is None else "unavailable",
+        "reason": reason,
+        "entries": sum(entries for entries, _ in usage.values()),
+        "size_bytes": sum(size for _, size in usage.values()),
+        "dimensions": {name: {"entries": entries, "size_bytes": size} for name, (entries, size) in usage.items()},
+    }
+
+
+def _quietly(cache_dir: str | None) -> ValidationCache:
+    """The cache at ``cache_dir``: its own warnings are this command's report, not log lines."""
+    logging.getLogger("memo").setLevel(logging.ERROR)
+    return ValidationCache(cache_dir)
+
+
+def stats(args: argparse.Namespace) -> int:
+    with _quietly(args.cache_dir) as cache:
+        described = describe(cache)
+    if args.format == "json":
+        print(json.dumps(described, indent=2))
+    else:
+        print(f"directory: {described['directory']}")
+        state = described["state"]
+        print(f"state: {state}" + (f" ({described['reason']})" if described["reason"] else ""))
+        print(f"entries: {described['entries']} ({_bytes(described['size_bytes'])})")
+        for name, held in described["dimensions"].items():
+            print(f"  {name}: {_entries(held['entries'])}, {_bytes(held['size_bytes'])}")
+    return EXIT_PASSED if described["state"] != "unavailable" else EXIT_FAILED
+
+
+def clear(args: argparse.Namespace) -> int:
+    with _quietly(args.cache_dir) as cache:
+        described = describe(cache)
+        if described["state"] != "enabled":
+            print(f"memo: nothing cleared: {described['reason']}", file=sys.stderr)
+            return EXIT_FAILED
+        removed = cache.invalidate_all()
+        if not cache.available:
+            print(f"memo: nothing cleared: {cache.unavailable_reason}", file=sys.stderr)
+            return EXIT_FAILED
+    print(f"removed {_entries(removed)} from {described['directory']}")
+    if args.remote is not None:
+        clear_remote(args.remote)
+    return EXIT_PASSED
+
+
 def cache(args: argparse.Namespace) -> int:
     """Show what the cache holds, or empty it (the shared tier only with ``--remote``)."""
-    with Engine(validators=[], cache_dir=args.cache_dir) as engine:
-        if args.cache_command == "clear":
-            print(f"removed {_entries(engine.clear_cache())}")
-            if args.remote is not None:
-                clear_remote(args.remote)
-            return 0
-        stats = engine.cache_stats()
-    if args.format == "json":
-        print(json.dumps(stats, indent=2))
-    else:
-        for key, value in stats.items():
-            print(f"{key}: {value}")
-    return 0
+    return clear(args) if args.cache_command == "clear" else stats(args)

@@ -101,6 +101,14 @@ def test_clear_removes_everything_and_says_how_many(store: Store) -> None:
     assert store.clear() == 0
 
 
+def test_sizes_lists_each_entry_with_the_length_of_its_value(store: Store) -> None:
+    assert list(store.sizes()) == []
+    store.set("small", b"12345", None)
+    store.set("large", LARGE, None)
+    store.set("small", b"123", None)
+    assert sorted(store.sizes()) == [("large", len(LARGE)), ("small", 3)]
+
+
 def test_count_is_the_number_of_entries(store: Store) -> None:
     assert store.count() == 0
     store.set("a", b"1", None)
