@@ -20,7 +20,8 @@ from concurrent.futures.process import BrokenProcessPool
 from multiprocessing.context import BaseContext
 from typing import TypeVar
 
-from validators._process import ToolError, cores
+from validators import _parallelism
+from validators._process import ToolError
 
 T = TypeVar("T")
 A = TypeVar("A")
@@ -32,8 +33,8 @@ _executor: ProcessPoolExecutor | None = None
 
 
 def workers() -> int:
-    """How many worker processes the pool runs: one per core."""
-    return cores()
+    """How many worker processes the pool runs: the parallelism when it is created (one per core by default)."""
+    return _parallelism.parallelism()
 
 
 def _main_importable() -> bool:
