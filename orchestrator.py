@@ -24,7 +24,7 @@ DEFAULT_VALIDATORS: tuple[type[Validator], ...] | None = None
 """The validators run when none are named; None: every per-file validator memo finds."""
 
 DEFAULT_JOBS: int | None = None
-"""Checks in flight when ``jobs`` is not given; None: the engine's default."""
+"""Tool processes at once when ``jobs`` is not given; None: one per core."""
 
 DEFAULT_CONFIG: dict[str, Any] = {}
 """The config under ``[tool.memo]`` and ``--config``."""

@@ -77,7 +77,9 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-o", "--output", metavar="FILE", help="write the report here instead of stdout")
     parser.add_argument("--no-cache", action="store_true", help="validate everything; read and write no cache")
     _dimension_option(parser, "run only this dimension (repeatable, or comma-separated)")
-    parser.add_argument("--jobs", type=_positive_int, metavar="N", help="checks in flight at once")
+    parser.add_argument(
+        "-j", "--jobs", type=_positive_int, metavar="N", help="tool processes run at once (default: one per core)"
+    )
     parser.add_argument("--config", metavar="FILE", help="JSON or TOML config, over [tool.memo] in pyproject.toml")
     parser.add_argument("--cache-dir", metavar="DIR", help="cache directory (default: $VALIDATION_CACHE_DIR, ...)")
     parser.add_argument(
@@ -137,7 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     render = commands.add_parser("render", help="write orchestrator.py from its template")
     _dimension_option(render, "default dimensions (repeatable, or comma-separated)")
-    render.add_argument("--jobs", type=_positive_int, metavar="N", help="default checks in flight")
+    render.add_argument("--jobs", type=_positive_int, metavar="N", help="default parallelism (tool processes at once)")
     render.add_argument("--config", metavar="FILE", help="default config (JSON or TOML)")
     render.add_argument("--project", metavar="NAME", help="the project's name, for the docstring")
     render.add_argument("-o", "--output", metavar="PATH", help="where to write (default: stdout)")

@@ -56,15 +56,20 @@ def python_literal(value: Any, indent: int = 0, prefix_width: int = 0) -> str:
 def _flat(value: Any) -> str:
     if isinstance(value, str):
         return json.dumps(value, ensure_ascii=False)
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{_flat(key)}: {_flat(item)}" for key, item in sorted(value.items())) + "}"
-    if isinstance(value, list):
-        return "[" + ", ".join(_flat(item) for item in value) + "]"
-    if isinstance(value, tuple):
-        return "(" + ", ".join(_flat(item) for item in value) + ("," if len(value) == 1 else "") + ")"
+    if isinstance(value, (dict, list, tuple)):
+        return _flat_container(value)
     if value is None or isinstance(value, (bool, int, float)):
         return repr(value)
     raise ValueError(f"config value {value!r} is a {type(value).__name__}, not a TOML/JSON value")
+
+
+def _flat_container(value: dict[Any, Any] | list[Any] | tuple[Any, ...]) -> str:
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_flat(key)}: {_flat(item)}" for key, item in sorted(value.items())) + "}"
+    items = ", ".join(_flat(item) for item in value)
+    if isinstance(value, list):
+        return f"[{items}]"
+    return f"({items}{',' if len(value) == 1 else ''})"
 
 
 def _pyrepr(value: Any) -> str:

@@ -99,7 +99,7 @@ def _write(report: Report, args: argparse.Namespace) -> None:
     elif args.format == "sarif":
         write_text(sarif.to_sarif(report), args.output)
     elif args.statistics:
-        write_text(statistics(report) + text.summary_line(report) + "\n", args.output)
+        write_text(statistics(report) + ("" if args.quiet else text.summary_line(report) + "\n"), args.output)
     elif args.quiet:
         write_text(text.to_text(report, Path.cwd(), summary=False), args.output)
     else:

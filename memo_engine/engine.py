@@ -12,7 +12,7 @@ import asyncio
 import dataclasses
 import os
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -24,20 +24,16 @@ from memo_engine.deadline import TimedOut, with_timeout
 from memo_engine.discovery import discover
 from memo_engine.errors import EngineError
 from memo_engine.report import ProgressCallback, Report
-from memo_engine.schedule import Check, Tracker, plan, queues
+from memo_engine.schedule import CHECKS_PER_CORE as CHECKS_PER_CORE  # re-exported: its old home
+from memo_engine.schedule import Check, Tracker, checks_in_flight, plan, queues, work
 from validators import Validator
-
-CHECKS_PER_CORE = 256
-"""Checks in flight per core when ``jobs`` is not given.
-
-Generous because most validators batch: calls waiting together share one tool process,
-and each validator's share of the checks in flight is the largest batch its tool is given.
-"""
+from validators._parallelism import limited_to
+from validators._process import cores
 
 
 def default_jobs() -> int:
-    """Checks in flight when none is given: ``CHECKS_PER_CORE`` per core."""
-    return CHECKS_PER_CORE * (os.cpu_count() or 1)
+    """Parallelism when none is given: one tool or worker process per core."""
+    return cores()
 
 
 class Engine:
@@ -46,13 +42,16 @@ class Engine:
     ``cache``: the cache to use. Without one, a ``ValidationCache`` at ``cache_dir`` (or
     the default directory) is created, unless caching is off (``use_cache=False``,
     ``VALIDATION_CACHE_ENABLED=false``, or diskcache missing): then nothing touches disk.
+    ``jobs``: how many tool processes (and worker processes) run at once, as ``--jobs``
+    means for ruff or pytest-xdist; the checks in flight, and so the batch sizes, follow
+    from it (``CHECKS_PER_CORE`` per job).
     Subclasses (a rendered ``orchestrator.py``) set the ``default_*`` class attributes.
     """
 
     default_validators: ClassVar[Sequence[type[Validator]] | None] = None
     """Validators run when none are given; None: every per-file validator found."""
     default_jobs: ClassVar[int | None] = None
-    """Checks in flight when ``jobs`` is not given; None: ``CHECKS_PER_CORE`` per core."""
+    """Parallelism when ``jobs`` is not given; None: one per core."""
     default_config: ClassVar[Mapping[str, Any]] = {}
     """The config used when none is given."""
 
@@ -107,11 +106,11 @@ class Engine:
         lanes = plan(self.validators, files)
         tracker = Tracker(lanes, self.progress)
         results: list[ValidationResult | None] = [None] * tracker.checks_total
-        with memo.bind_cache(self.cache, root=self.root):
+        with memo.bind_cache(self.cache, root=self.root), limited_to(self.jobs):
             await asyncio.gather(
                 *(
-                    self._worker(queue, results, tracker)
-                    for queue, workers in queues(lanes, self.jobs)
+                    work(queue, self._check, results, tracker)
+                    for queue, workers in queues(lanes, checks_in_flight(self.jobs))
                     for _ in range(workers)
                 )
             )
@@ -127,12 +126,6 @@ class Engine:
     def run_sync(self, paths: Iterable[str | os.PathLike[str]] | None = None) -> Report:
         """``run`` in a fresh event loop, for callers that are not async."""
         return asyncio.run(self.run(paths))
-
-    async def _worker(self, queue: Iterator[Check], results: list[ValidationResult | None], tracker: Tracker) -> None:
-        for check in queue:
-            result = await self._check(check)
-            results[check.index] = result
-            tracker.done(check, result)
 
     async def _check(self, check: Check) -> ValidationResult:
         """One validator on one file; a crash, a hang or a wrong return value becomes an error result."""

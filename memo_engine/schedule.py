@@ -8,14 +8,27 @@ validator that wait together reach it together, so a batching validator gets bat
 
 from __future__ import annotations
 
+import asyncio
 import itertools
-from collections.abc import Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from memo import ValidationResult
 from memo_engine.report import Progress, ProgressCallback
 from validators import Validator
+
+CHECKS_PER_CORE = 256
+"""Checks in flight per job (per tool process allowed to run at once).
+
+Generous because most validators batch: calls waiting together share one tool process,
+and each validator's share of the checks in flight is the largest batch its tool is given.
+"""
+
+
+def checks_in_flight(jobs: int) -> int:
+    """How many checks are handed out at once for a run with parallelism ``jobs``."""
+    return CHECKS_PER_CORE * jobs
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +82,27 @@ def queues(lanes: Sequence[Lane], workers: int) -> list[tuple[Iterator[Check], i
         return [(itertools.chain.from_iterable(lanes), min(workers, total))]
     share, extra = divmod(workers, max(1, len(lanes)))
     return [(iter(lane), min(share + (number < extra), len(lane))) for number, lane in enumerate(lanes)]
+
+
+async def work(
+    queue: Iterator[Check],
+    check: Callable[[Check], Awaitable[ValidationResult]],
+    results: list[ValidationResult | None],
+    tracker: Tracker,
+) -> None:
+    """One worker: take checks from ``queue`` until it is empty, recording each result.
+
+    It yields to the loop after every check. A cache hit completes without suspending,
+    so without the yield one worker would run through its whole lane before any other
+    started: on a warm run the validators would run one after another, no file would
+    be finished until the last one started, and the progress bar would sit at 0.
+    With it, the workers of every lane take turns and files finish in order.
+    """
+    for item in queue:
+        result = await check(item)
+        results[item.index] = result
+        tracker.done(item, result)
+        await asyncio.sleep(0)
 
 
 class Tracker:

@@ -230,7 +230,12 @@ async def test_progress_reports_every_check_and_file(tmp_path: Path, cache: Vali
 
 
 @pytest.mark.parametrize(("jobs", "validators"), [(3, 1), (3, 2), (1, 3)])
-async def test_bounded_concurrency_never_exceeds_jobs(tmp_path: Path, jobs: int, validators: int) -> None:
+async def test_checks_in_flight_never_exceed_their_bound(
+    tmp_path: Path, jobs: int, validators: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from memo_engine import schedule
+
+    monkeypatch.setattr(schedule, "CHECKS_PER_CORE", 1)  # checks in flight == jobs
     gate, all_busy = asyncio.Event(), asyncio.Event()
     running = peak = 0
 

@@ -19,7 +19,7 @@ from collections.abc import Hashable, Mapping, Sequence
 from typing import Any, ClassVar
 
 from memo import Batcher, Finding, ValidationResult
-from validators import _options, _tools
+from validators import _options, _parallelism, _tools
 from validators._options import OptionError
 from validators._outcome import CLEAN, Outcome
 from validators._process import ToolError, cores
@@ -110,7 +110,7 @@ class BatchedValidator(Validator):
     async def _check_batch(
         cls, tool: _tools.Tool, paths: Sequence[str], settings: Any, timeout: float
     ) -> Mapping[str, Outcome]:
-        count = max(1, min(cls.max_chunks, math.ceil(len(paths) / cls.min_chunk)))
+        count = max(1, min(_parallelism.scaled(cls.max_chunks), math.ceil(len(paths) / cls.min_chunk)))
         size = math.ceil(len(paths) / count)
         chunks = [paths[i : i + size] for i in range(0, len(paths), size)]
         found = await asyncio.gather(*(cls._check_one_chunk(tool, chunk, settings, timeout) for chunk in chunks))

@@ -31,7 +31,8 @@ from multiprocessing.connection import Connection
 from multiprocessing.context import BaseContext
 from typing import TypeVar
 
-from validators._process import ToolError, cores
+from validators import _parallelism
+from validators._process import ToolError
 from validators._workers import start_worker
 
 T = TypeVar("T")
@@ -47,8 +48,8 @@ so its exit, however it happens, ends them. The read end stays open to hand to n
 
 
 def workers() -> int:
-    """How many worker processes the pool runs: one per core."""
-    return cores()
+    """How many worker processes the pool runs: the parallelism when it is created (one per core by default)."""
+    return _parallelism.parallelism()
 
 
 def _main_importable() -> bool:

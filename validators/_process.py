@@ -22,6 +22,8 @@ import weakref
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 
+from validators import _parallelism
+
 
 def cores() -> int:
     """How many CPUs this process may use (its affinity mask where the OS has one)."""
@@ -54,7 +56,7 @@ async def _slot(limited: bool) -> AsyncIterator[None]:
     loop = asyncio.get_running_loop()
     semaphore = _slots.get(loop)
     if semaphore is None:
-        semaphore = _slots[loop] = asyncio.Semaphore(cores())
+        semaphore = _slots[loop] = asyncio.Semaphore(_parallelism.parallelism())
     async with semaphore:
         yield
 

@@ -37,30 +37,43 @@ def summary_line(report: Report) -> str:
 def to_text(report: Report, cwd: Path | None = None, *, summary: bool = True) -> str:
     """Findings and errors grouped by file (``path:line:col code message``), skips, then the summary."""
     cwd = Path.cwd() if cwd is None else cwd
-    lines: list[str] = []
+    by_file, skipped = _grouped(report.results)
+    lines = [line for file_path, results in by_file.items() for line in _file_lines(file_path, results, cwd)]
+    lines += [
+        f"skipped {dimension} on {count} file{'s' if count != 1 else ''}: {reason}"
+        for (dimension, reason), count in sorted(skipped.items())
+    ]
+    if summary:
+        lines.append(summary_line(report))
+    return "".join(f"{line}\n" for line in lines)
+
+
+def _grouped(
+    results: list[ValidationResult],
+) -> tuple[dict[str, list[ValidationResult]], dict[tuple[str, str], int]]:
+    """The results that ran, by file in report order; and how many were skipped, per dimension and reason."""
     skipped: dict[tuple[str, str], int] = defaultdict(int)
     by_file: dict[str, list[ValidationResult]] = defaultdict(list)
-    for result in sorted_results(report.results):
+    for result in sorted_results(results):
         if result.skip_reason is not None:
             skipped[(result.dimension, result.skip_reason)] += 1
         else:
             by_file[result.file_path or ""].append(result)
-    for file_path, results in by_file.items():
-        shown = _display(file_path, cwd)
-        rows: list[tuple[int, int, str]] = []
-        for result in results:
-            if result.error is not None:
-                rows.append((0, 0, f"{shown}: {result.dimension} error: {result.error}"))
-            rows.extend(
-                (finding.line, finding.column, _finding_line(finding, result.dimension, shown, file_path, cwd))
-                for finding in result.findings
-            )
-        lines.extend(text for _, _, text in sorted(rows, key=lambda row: (row[0], row[1])))
-    for (dimension, reason), count in sorted(skipped.items()):
-        lines.append(f"skipped {dimension} on {count} file{'s' if count != 1 else ''}: {reason}")
-    if summary:
-        lines.append(summary_line(report))
-    return "".join(f"{line}\n" for line in lines)
+    return by_file, skipped
+
+
+def _file_lines(file_path: str, results: list[ValidationResult], cwd: Path) -> list[str]:
+    """One file's errors and findings, by line and column."""
+    shown = _display(file_path, cwd)
+    rows: list[tuple[int, int, str]] = []
+    for result in results:
+        if result.error is not None:
+            rows.append((0, 0, f"{shown}: {result.dimension} error: {result.error}"))
+        rows.extend(
+            (finding.line, finding.column, _finding_line(finding, result.dimension, shown, file_path, cwd))
+            for finding in result.findings
+        )
+    return [text for _, _, text in sorted(rows, key=lambda row: (row[0], row[1]))]
 
 
 def _finding_line(finding: Finding, dimension: str, shown: str, file_path: str, cwd: Path) -> str:
