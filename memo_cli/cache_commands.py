@@ -58,6 +58,8 @@ def describe(cache: ValidationCache) -> dict[str, Any]:
         return {
             "directory": None if cache.directory is None else str(cache.directory),
             "state": "disabled",
+            "enabled": False,
+            "available": False,
             "reason": "caching is disabled by VALIDATION_CACHE_ENABLED",
             "entries": 0,
             "size_bytes": 0,
@@ -69,6 +71,8 @@ def describe(cache: ValidationCache) -> dict[str, Any]:
     return {
         "directory": None if cache.directory is None else str(cache.directory),
         "state": "enabled" if reason is None else "unavailable",
+        "enabled": True,
+        "available": reason is None,
         "reason": reason,
         "entries": sum(entries for entries, _ in usage.values()),
         "size_bytes": sum(size for _, size in usage.values()),

@@ -182,12 +182,61 @@ def test_bad_arguments_exit_2_with_one_line(tmp_path: Path, args: tuple[str, ...
 def test_cache_stats_and_clear(tmp_path: Path, clean: Path) -> None:
     memo("run", str(clean), "--dimension", "lint,syntax", "--cache-dir", "c", cwd=tmp_path)
     stats = json.loads(memo("cache", "stats", "--format", "json", "--cache-dir", "c", cwd=tmp_path).stdout)
-    assert stats["available"] and stats["entries"] == 2
-    assert "entries: 2" in memo("cache", "stats", "--cache-dir", "c", cwd=tmp_path).stdout
+    assert stats["available"] and stats["state"] == "enabled" and stats["entries"] == 2
+    assert stats["dimensions"].keys() == {"lint", "syntax"}
+    assert all(held["entries"] == 1 and held["size_bytes"] > 0 for held in stats["dimensions"].values())
+    text = memo("cache", "stats", "--cache-dir", "c", cwd=tmp_path).stdout
+    assert "state: enabled" in text and "entries: 2 " in text and "  lint: 1 entry, " in text
     cleared = memo("cache", "clear", "--cache-dir", "c", cwd=tmp_path)
-    assert cleared.returncode == 0 and cleared.stdout.strip() == "removed 2 entries"
+    assert cleared.returncode == 0 and cleared.stdout.startswith("removed 2 entries from ")
     stats = json.loads(memo("cache", "stats", "--format", "json", "--cache-dir", "c", cwd=tmp_path).stdout)
-    assert stats["entries"] == 0
+    assert stats["entries"] == 0 and stats["dimensions"] == {}
+
+
+def test_cache_stats_counts_what_persists_not_this_process(tmp_path: Path, clean: Path) -> None:
+    memo("run", str(clean), "--dimension", "lint", "--cache-dir", "c", cwd=tmp_path)
+    memo("run", str(clean), "--dimension", "lint", "--cache-dir", "c", cwd=tmp_path)
+    stats = json.loads(memo("cache", "stats", "--format", "json", "--cache-dir", "c", cwd=tmp_path).stdout)
+    assert stats["entries"] == 1 and "hits" not in stats
+
+
+def test_cache_stats_of_a_directory_that_cannot_be_used_says_why_and_exits_1(tmp_path: Path) -> None:
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)
+    done = memo("cache", "stats", "--cache-dir", str(shared), cwd=tmp_path)
+    assert done.returncode == 1
+    assert "state: unavailable (" in done.stdout and "writable by group or others" in done.stdout
+    missing = memo("cache", "stats", "--format", "json", "--cache-dir", "/proc/no/such", cwd=tmp_path)
+    assert missing.returncode == 1
+    assert json.loads(missing.stdout)["available"] is False
+
+
+def test_clearing_a_disabled_cache_says_so_and_removes_nothing(tmp_path: Path, clean: Path) -> None:
+    memo("run", str(clean), "--dimension", "lint", "--cache-dir", "c", cwd=tmp_path)
+    done = memo("cache", "clear", "--cache-dir", "c", cwd=tmp_path, env={"VALIDATION_CACHE_ENABLED": "false"})
+    assert done.returncode == 1 and "disabled" in done.stderr and done.stdout == ""
+    stats = json.loads(memo("cache", "stats", "--format", "json", "--cache-dir", "c", cwd=tmp_path).stdout)
+    assert stats["entries"] == 1
+
+
+def test_explain_names_the_key_part_that_changed(tmp_path: Path, clean: Path) -> None:
+    args = ("--dimension", "lint,syntax", "--cache-dir", str(tmp_path / "c"))
+    memo("run", str(clean), *args, cwd=tmp_path)
+    app = clean / "app.py"
+    hit = memo("explain", str(app), *args, cwd=tmp_path)
+    assert hit.returncode == 0 and hit.stdout.count(": hit:") == 2, hit.stdout
+    app.write_text(app.read_text() + "# changed\n")
+    missed = json.loads(memo("explain", str(app), *args, "--format", "json", cwd=tmp_path).stdout)
+    assert {(item["dimension"], item["status"], tuple(item["differing"])) for item in missed} == {
+        ("lint", "miss", ("content",)),
+        ("syntax", "miss", ("content",)),
+    }
+    (clean / "pyproject.toml").write_text('[tool.memo.lint]\nselect = ["F"]\n')
+    memo("run", str(clean), *args, cwd=tmp_path)
+    (clean / "pyproject.toml").write_text('[tool.memo.lint]\nselect = ["E"]\n')
+    config = memo("explain", str(app), *args, cwd=tmp_path).stdout
+    assert "lint: miss: config changed" in config and "syntax: hit" in config, config
 
 
 def test_version_and_entry_point_agree(tmp_path: Path) -> None:
