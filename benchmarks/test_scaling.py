@@ -1,6 +1,6 @@
 """5. Scaling: warm-run time per file and peak memory, over generated trees of small files.
 
-Trees of 1k and 5k files (quick form) or 1k, 10k and 100k (full form), a hundred
+Trees of 1k and 3k files (quick form) or 1k, 10k and 100k (full form), a hundred
 modules to a directory, each validated cold once by the default validators. Then each
 round runs the warm orchestrator over every tree, one after the other, so the ratio
 of time per file (largest tree / smallest tree) is measured side by side; the goal is

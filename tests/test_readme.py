@@ -1,17 +1,29 @@
-"""The README's commands are the ones CI proves."""
+"""The README's commands are the ones CI proves, in an environment CI builds from nothing."""
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+CI = ROOT / ".ci" / "run"
 
 
 def _readme_commands() -> list[str]:
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     quick_start = text.split("## Quick start", 1)[1].split("\n## ", 1)[0]
     return re.findall(r"```(?:sh|bash)\n(.+?)\n```", quick_start, re.S)
+
+
+def _test_command() -> str:
+    return _readme_commands()[1]
+
+
+def _ci_lines() -> list[str]:
+    return CI.read_text(encoding="utf-8").splitlines()
 
 
 def test_readme_has_the_two_setup_commands() -> None:
@@ -22,5 +34,58 @@ def test_readme_has_the_two_setup_commands() -> None:
 
 
 def test_ci_runs_the_readme_test_command_exactly() -> None:
-    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
-    assert _readme_commands()[1] in ci
+    assert _test_command() in _ci_lines()
+
+
+def test_readme_test_command_runs_the_active_environments_python_only() -> None:
+    """Every step is ``python -m ...``: a bare ``pip`` or ``pytest`` may be another interpreter's."""
+    steps = _test_command().split(" && ")
+    assert [step.split()[:3] for step in steps] == [
+        ["python", "-m", "pip"],
+        ["python", "-m", "pytest"],
+        ["python", "-m", "pytest"],
+    ]
+    assert steps[0].startswith('python -m pip install -e ".[test]"')
+    assert steps[2].split()[3:] == ["benchmarks/", "examples/"]
+
+
+def test_ci_builds_a_fresh_git_ignored_environment_before_the_command() -> None:
+    lines = _ci_lines()
+    command = lines.index(_test_command())
+    before = "\n".join(lines[:command])
+    assert lines[1:].count(_test_command()) == 1 and command == len(lines) - 1, "the command is CI's last step"
+    assert "set -euo pipefail" in before
+    assert 'rm -rf "$VENV"' in before and '-m venv "$VENV"' in before and 'source "$VENV/bin/activate"' in before
+    assert before.index("rm -rf") < before.index("-m venv") < before.index("/bin/activate")
+    venv = re.search(r"^VENV=(\S+)$", before, re.M)
+    assert venv is not None
+    ignored = subprocess.run(
+        ["git", "check-ignore", "-q", "--no-index", f"{venv.group(1)}/bin/python"], cwd=ROOT, check=False
+    )
+    assert ignored.returncode == 0, f"{venv.group(1)}/ must be ignored by git"
+
+
+def test_a_pytest_step_that_collects_nothing_fails_the_command(tmp_path: Path) -> None:
+    """pytest's exit status 5 (no tests collected) stops the chain and is CI's status.
+
+    The README's pytest steps run, through bash as CI runs them, in an empty directory
+    with this interpreter as ``python``.
+    """
+    pytest_steps = " && ".join(_test_command().split(" && ")[1:]) + " && echo REACHED-THE-END"
+    python = tmp_path / "bin" / "python"
+    python.parent.mkdir()
+    python.write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n', encoding="utf-8")
+    python.chmod(0o755)
+    env = {**os.environ, "PATH": f"{python.parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    (tmp_path / "empty").mkdir()
+    done = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", pytest_steps],
+        cwd=tmp_path / "empty",
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 5, done.stdout[-2000:] + done.stderr[-2000:]
+    assert "REACHED-THE-END" not in done.stdout
