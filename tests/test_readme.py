@@ -49,11 +49,25 @@ def test_readme_test_command_runs_the_active_environments_python_only() -> None:
     assert steps[2].split()[3:] == ["benchmarks/", "examples/"]
 
 
+def test_ci_gates_lint_format_types_and_memo_on_itself() -> None:
+    after = _ci_lines()[_ci_lines().index(_test_command()) + 1 :]
+    assert {"python -m ruff check .", "python -m ruff format --check .", "python -m mypy"} <= set(after)
+    assert any(line.startswith("python -m memo run . ") for line in after)
+
+
+def test_ci_installs_redis_server_when_the_machine_has_none() -> None:
+    before = _ci_lines()[: _ci_lines().index(_test_command())]
+    assert any("command -v redis-server" in line for line in before)
+    assert any("apt-get install" in line and "redis-server" in line for line in before)
+
+
 def test_ci_builds_a_fresh_git_ignored_environment_before_the_command() -> None:
     lines = _ci_lines()
     command = lines.index(_test_command())
     before = "\n".join(lines[:command])
-    assert lines[1:].count(_test_command()) == 1 and command == len(lines) - 1, "the command is CI's last step"
+    assert lines[1:].count(_test_command()) == 1
+    gates = [line for line in lines[command + 1 :] if line and not line.startswith("#")]
+    assert gates and all(line.startswith("python -m ") for line in gates), "only gates follow the command"
     assert "set -euo pipefail" in before
     assert 'rm -rf "$VENV"' in before and '-m venv "$VENV"' in before and 'source "$VENV/bin/activate"' in before
     assert before.index("rm -rf") < before.index("-m venv") < before.index("/bin/activate")
