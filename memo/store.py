@@ -264,6 +264,9 @@ _OPEN_ERRORS: tuple[type[BaseException], ...] = (StoreError, *_BACKEND_ERRORS)
 CLEAR_PATIENCE_S = 2.0
 """How long ``clear`` keeps trying while other processes hold the database's write lock."""
 
+CLEAR_PAUSE_S = 0.005
+"""The pause between ``clear``'s tries while locked out: the loop stalls anyway, but need not spin."""
+
 OPEN_RETRY_S = 1.0
 """After the database was too busy to open, calls miss for this long before trying again."""
 
@@ -418,11 +421,21 @@ class DiskStore:
         return True
 
     def _failure(self, action: str, exc: BaseException) -> StoreError:
-        """The ``StoreError`` for a failed operation; a corrupt database is rebuilt on the next call."""
-        if self._cache is not None and (_identity(self._db_path) != self._db_identity or "no such table" in str(exc)):
-            # Deleted under us (reads of a deleted WAL fail with "disk I/O error"), or reconnected
-            # to a file another process had only just created: the next call opens afresh.
+        """The ``StoreError`` for a failed operation; the next call reopens or rebuilds as needed.
+
+        The connection is closed (the next call opens afresh) when the database file was
+        deleted or replaced, or sqlite reports anything but a database that is sound and
+        merely locked or full. A connection whose database another process deleted can
+        fail every ``BEGIN`` with "disk I/O error" while the path's ``(st_dev, st_ino)``
+        looks unchanged (a new file may be given a freed inode number), and one that
+        reconnected to a file another process had only just created finds "no such table".
+        """
+        cause = _unwrap(exc)
+        if self._cache is not None and (
+            _identity(self._db_path) != self._db_identity or (isinstance(cause, sqlite3.Error) and not _is_sound(cause))
+        ):
             self.close()
+        exc = cause
         if _is_corrupt(exc):
             with self._open_lock:
                 if self._rebuild():
@@ -478,6 +491,8 @@ class DiskStore:
 
         Not diskcache's ``clear(retry=True)``: it retries any error at ``BEGIN`` forever,
         so a database moved or deleted under it would spin the event loop without end.
+        Only "database is locked" is worth another try (each waits up to the sqlite
+        timeout, then ``CLEAR_PAUSE_S``); any other error fails at once.
         """
         self._reopen_if_replaced()
         cache = self._open()
@@ -485,11 +500,10 @@ class DiskStore:
         while True:
             try:
                 return int(cache.clear(retry=False))
-            except diskcache.Timeout as exc:
-                if time.monotonic() >= deadline:
-                    raise self._failure("clear", exc) from exc
             except _BACKEND_ERRORS as exc:
-                raise self._failure("clear", exc) from exc
+                if not _is_locked(exc) or time.monotonic() >= deadline:
+                    raise self._failure("clear", exc) from exc
+            time.sleep(CLEAR_PAUSE_S)
 
     def count(self) -> int:
         cache = self._open()
@@ -538,6 +552,42 @@ def _identity(path: Path | str, directory: int | None = None) -> tuple[int, int]
 
 
 _CORRUPT_CODES = (11, 26)  # SQLITE_CORRUPT, SQLITE_NOTADB
+_LOCKED_CODES = (5, 6)  # SQLITE_BUSY, SQLITE_LOCKED
+_SOUND_CODES = (*_LOCKED_CODES, 7, 9, 13, 18, 19)  # and SQLITE_NOMEM, _INTERRUPT, _FULL, _TOOBIG, _CONSTRAINT
+
+
+def _unwrap(exc: BaseException) -> BaseException:
+    """The error behind ``exc``: diskcache turns every error at ``BEGIN`` into a ``Timeout``, "locked" or not.
+
+    ``clear`` wraps that ``Timeout`` in another, carrying the count removed so far.
+    """
+    while diskcache is not None and isinstance(exc, diskcache.Timeout) and exc.__context__ is not None:
+        exc = exc.__context__
+    return exc
+
+
+def _primary_code(exc: BaseException) -> int | None:
+    code = getattr(exc, "sqlite_errorcode", None)  # Python 3.11+, on errors sqlite itself reported
+    return code & 0xFF if isinstance(code, int) else None
+
+
+def _is_locked(exc: BaseException) -> bool:
+    """Whether the failure is another connection's lock: worth waiting for, and no fault of this connection."""
+    exc = _unwrap(exc)
+    if not isinstance(exc, sqlite3.OperationalError):
+        return False
+    code = _primary_code(exc)
+    return code in _LOCKED_CODES if code is not None else "is locked" in str(exc)
+
+
+def _is_sound(exc: BaseException) -> bool:
+    """Whether sqlite's error leaves the database and this connection to it usable: locked, full, a value refused."""
+    if _is_locked(exc):
+        return True
+    code = _primary_code(exc)
+    if code is not None:
+        return code in _SOUND_CODES
+    return isinstance(exc, sqlite3.OperationalError) and "full" in str(exc)
 
 
 def _is_corrupt(exc: BaseException) -> bool:

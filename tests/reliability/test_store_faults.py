@@ -8,15 +8,18 @@ import logging
 import os
 import random
 import shutil
+import sqlite3
 import stat
+import threading
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from memo import DiskStore, ValidationCache, bind_cache, cachedir
+import memo.store
+from memo import DiskStore, StoreError, ValidationCache, bind_cache, cachedir
 
-from ._support import as_unprivileged, fingerprint, fingerprint_validator, is_root, shared_tmp
+from ._support import as_unprivileged, fingerprint, fingerprint_validator, is_root, shared_tmp, write_lock_held
 
 FILES = 12
 
@@ -219,3 +222,126 @@ def test_a_directory_that_cannot_be_made_now_is_tried_again_later(
     assert len(_memo_warnings(caplog)) == 1
     assert stat.S_IMODE((blocker / "cache").stat().st_mode) == 0o700
     cache.close()
+
+
+class _Connection:
+    """Stands in for a store's sqlite connection: counts ``BEGIN``s, notes locks, and can be broken.
+
+    A broken one fails every statement the way a connection to a database another process
+    deleted does ("disk I/O error" at each ``BEGIN``), while the file at the path, and so its
+    ``(st_dev, st_ino)``, is as it was.
+    """
+
+    def __init__(self, real: sqlite3.Connection, broken: tuple[str, int] | None) -> None:
+        self.real, self.broken = real, broken
+        self.begins = 0
+        self.locked = threading.Event()
+
+    def execute(self, statement: str, *args: Any) -> Any:
+        if statement.startswith("BEGIN"):
+            self.begins += 1
+        if self.broken is not None:
+            message, code = self.broken
+            error = sqlite3.OperationalError(message)
+            error.sqlite_errorcode = code  # as sqlite reports it (Python 3.11+)
+            raise error
+        try:
+            return self.real.execute(statement, *args)
+        except sqlite3.OperationalError as exc:
+            if "locked" in str(exc):
+                self.locked.set()
+            raise
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real, name)
+
+
+def _watch(store: DiskStore, broken: tuple[str, int] | None = None) -> _Connection:
+    """Put a ``_Connection`` in place of the store's open connection (this thread's)."""
+    raw = store._open()
+    connection = _Connection(raw._local.con, broken)
+    raw._local.con = connection
+    return connection
+
+
+DISK_IO_ERROR = ("disk I/O error", 10)  # SQLITE_IOERR
+BROKEN = [DISK_IO_ERROR, ("no such table: Cache", 1), ("attempt to write a readonly database", 8)]
+
+
+@pytest.mark.parametrize("broken", BROKEN, ids=["disk-io", "no-table", "readonly"])
+def test_a_clear_failing_for_anything_but_a_lock_is_tried_once_not_spun(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, broken: tuple[str, int]
+) -> None:
+    # diskcache reports every error at BEGIN as a Timeout; only a lock is worth waiting for.
+    monkeypatch.setattr(memo.store, "CLEAR_PATIENCE_S", 0.5)
+    store = DiskStore(tmp_path / "cache")
+    store.set("k", b"v", None)
+    connection = _watch(store, broken)
+    with pytest.raises(StoreError, match=broken[0]):
+        store.clear()
+    assert connection.begins == 1
+    store.close()
+
+
+def _get(store: DiskStore) -> object:
+    return store.get("k")
+
+
+def _sizes(store: DiskStore) -> object:
+    return list(store.sizes())
+
+
+OPERATIONS: dict[str, Any] = {
+    "clear": DiskStore.clear,
+    "set": lambda store: store.set("other", b"x", None),
+    "get": _get,
+    "delete": lambda store: store.delete("other"),
+    "count": DiskStore.count,
+    "size_bytes": DiskStore.size_bytes,
+    "sizes": _sizes,
+}
+
+
+@pytest.mark.parametrize("operation", OPERATIONS)
+def test_a_connection_failing_for_anything_but_a_lock_is_reopened_by_the_next_call(
+    tmp_path: Path, operation: str
+) -> None:
+    store = DiskStore(tmp_path / "cache")
+    store.set("k", b"v", None)
+    connection = _watch(store, DISK_IO_ERROR)
+    with pytest.raises(StoreError, match="disk I/O error"):
+        OPERATIONS[operation](store)
+    # The database is sound; only the connection was not: the next calls reopen and work.
+    assert store.get("k") == b"v"
+    store.set("k2", b"w", None)
+    assert store.get("k2") == b"w"
+    assert store.count() == 2
+    assert connection.begins <= 1  # the broken connection was not used again
+    store.close()
+
+
+def test_a_clear_waits_out_another_process_lock_with_bounded_patience(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache_dir = tmp_path / "cache"
+    store = DiskStore(cache_dir, timeout=0.05)
+    store.set("k", b"v", None)
+    connection = _watch(store)
+    # Never released: given up once the patience is spent, the connection kept.
+    monkeypatch.setattr(memo.store, "CLEAR_PATIENCE_S", 0.3)
+    with write_lock_held(cache_dir / "cache.db"), pytest.raises(StoreError, match="locked"):
+        store.clear()
+    assert connection.begins >= 2  # tried again, not failed at the first lock
+    assert store.get("k") == b"v"
+    # Released once a try has met the lock: the clear waits for it, then succeeds.
+    monkeypatch.setattr(memo.store, "CLEAR_PATIENCE_S", 300.0)
+    connection.locked.clear()
+    tries = connection.begins
+    with write_lock_held(cache_dir / "cache.db") as release:
+        releaser = threading.Thread(target=lambda: (connection.locked.wait(), release()))
+        releaser.start()
+        assert store.clear() == 1
+        releaser.join()
+    assert connection.begins >= tries + 2  # the same connection, tried again after the lock
+    assert store.count() == 0
+    store.close()
