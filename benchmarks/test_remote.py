@@ -29,7 +29,7 @@ from memo_engine import Engine
 from tests.remote_support import RedisServer
 from validators import DEFAULT_DIMENSIONS, resolve
 
-SECRET = "benchmark-secret"
+SECRET = "benchmark-secret"  # nosec B105 - a benchmark-only signing secret
 
 
 @pytest.fixture(scope="module")

@@ -65,7 +65,7 @@ RECORD_BATCH = 512
 class _CacheTTL(enum.Enum):
     """The type of ``CACHE_TTL``: "whatever the cache's own ``ttl`` is"."""
 
-    TOKEN = "the cache's ttl"
+    TOKEN = "the cache's ttl"  # nosec B105 - a sentinel's label, not a password
 
     def __repr__(self) -> str:
         return "CACHE_TTL"

@@ -74,12 +74,18 @@ def decode_entry(key: str, data: Any, file_path: str | None, now: float) -> Vali
         raise UnsafeEntryError("entry is malformed: wrong field types")
     if expires_at is not None and now >= expires_at:
         return None
-    own = file_path or ""
+    return ValidationResult(dimension, passed, _findings(rows, file_path or ""), file_path, error, duration_s, True)
+
+
+def _findings(rows: list[Any], own: str) -> list[Finding]:
+    """The findings stored as ``rows``, those of the validated file itself at ``own``.
+
+    Raises ``UnsafeEntryError`` when a row is not a finding.
+    """
     try:
-        findings = [
+        return [
             Finding(own if path == _THIS_FILE else path or "", line, column, code, message, severity)
             for path, line, column, code, message, severity in rows
         ]
     except (ValueError, TypeError) as exc:
         raise UnsafeEntryError(f"entry is malformed: {exc}") from exc
-    return ValidationResult(dimension, passed, findings, file_path, error, duration_s, True)

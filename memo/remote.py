@@ -40,7 +40,7 @@ log = logging.getLogger("memo")
 
 REMOTE_ENV = "VALIDATION_CACHE_REMOTE"
 MODE_ENV = "VALIDATION_CACHE_REMOTE_MODE"
-PASSWORD_ENV = "VALIDATION_CACHE_REMOTE_PASSWORD"
+PASSWORD_ENV = "VALIDATION_CACHE_REMOTE_PASSWORD"  # nosec B105 - the name of an environment variable, not a password
 
 READ_WRITE = "read-write"
 READ_ONLY = "read-only"

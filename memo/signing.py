@@ -13,7 +13,7 @@ import hashlib
 import hmac
 import os
 
-SECRET_ENV = "VALIDATION_CACHE_SECRET"
+SECRET_ENV = "VALIDATION_CACHE_SECRET"  # nosec B105 - the name of an environment variable, not a secret
 """The environment variable holding the signing secret; there is no unsigned mode."""
 
 MAGIC = b"memo-hmac1:"

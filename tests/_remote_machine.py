@@ -25,7 +25,7 @@ from memo.remote import RemoteTier
 from memo.signing import Signer
 from validators import Validator
 
-SECRET = "test-secret-for-memo"
+SECRET = "test-secret-for-memo"  # nosec B105 - a test-only signing secret
 
 
 class MachineValidator(Validator):

@@ -28,7 +28,7 @@ from memo.lease import LeasePolicy
 from memo.remote import RemoteTier
 from memo.signing import Signer
 
-SECRET = "test-secret-for-memo"
+SECRET = "test-secret-for-memo"  # nosec B105 - a test-only signing secret
 START_TIMEOUT_S = 20.0
 
 

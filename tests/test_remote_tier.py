@@ -203,7 +203,7 @@ async def test_a_killed_server_mid_run_leaves_a_miss_not_an_error(own_redis: Red
 async def test_the_password_comes_from_the_environment_and_is_never_shown(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    server = RedisServer(tcp=True, password="pa55-word-xyz")
+    server = RedisServer(tcp=True, password="pa55-word-xyz")  # nosec B106 - a throwaway password for a test redis server
     try:
         monkeypatch.setenv(SECRET_ENV, SECRET)
         monkeypatch.setenv(PASSWORD_ENV, "pa55-word-xyz")

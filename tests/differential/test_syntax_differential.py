@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.differential._tools_support import run_memo, run_tool, write_project
+from tests.differential._tools_support import MemoRun, run_memo, run_tool, write_project
 
 PROJECTS: dict[str, dict[str, str | bytes]] = {
     "mixed": {
@@ -52,6 +52,18 @@ def bare_compile(root: Path, name: str, scratch: Path) -> tuple[int | None, froz
     return None, frozenset(int(match["line"]) for match in _WARNING.finditer(stderr))
 
 
+def assert_run_reports_what_the_compiler_reports(
+    how: str, run: MemoRun, expected: dict[str, tuple[int | None, frozenset[int]]]
+) -> None:
+    """``run`` has no errors, and for each file the compiler's error line and warning lines."""
+    assert not run.errors, (how, run.errors)
+    for file, (error_line, warning_lines) in expected.items():
+        errors = {f[1] for f in run.findings if f[0] == file and f[3] != "syntax-warning"}
+        warnings = {f[1] for f in run.findings if f[0] == file and f[3] == "syntax-warning"}
+        assert errors == (set() if error_line is None else {error_line}), (how, file)
+        assert warnings == warning_lines, (how, file)
+
+
 @pytest.mark.parametrize("name", sorted(PROJECTS))
 def test_memo_reports_what_the_compiler_reports(name: str, tmp_path: Path) -> None:
     root = write_project(tmp_path / "project", PROJECTS[name])
@@ -71,11 +83,5 @@ def test_memo_reports_what_the_compiler_reports(name: str, tmp_path: Path) -> No
     assert any(error is not None for error, _ in expected.values())
     assert any(warnings for _, warnings in expected.values())
     for how, run in runs.items():
-        assert not run.errors, (how, run.errors)
-        for file in files:
-            error_line, warning_lines = expected[file]
-            errors = {f[1] for f in run.findings if f[0] == file and f[3] != "syntax-warning"}
-            warnings = {f[1] for f in run.findings if f[0] == file and f[3] == "syntax-warning"}
-            assert errors == (set() if error_line is None else {error_line}), (how, file)
-            assert warnings == warning_lines, (how, file)
+        assert_run_reports_what_the_compiler_reports(how, run, expected)
     assert not list(root.rglob("__pycache__")), "neither memo nor the bare compile may write into the project"

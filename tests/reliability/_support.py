@@ -82,7 +82,7 @@ def is_root() -> bool:
 def shared_tmp() -> Iterator[Path]:
     """A temporary directory an unprivileged child can enter (pytest's tmp_path is root-only)."""
     path = Path(tempfile.mkdtemp(prefix="memo-reliability-"))
-    os.chmod(path, 0o755)
+    os.chmod(path, 0o755)  # nosec B103 - a directory an unprivileged child must enter
     try:
         yield path
     finally:

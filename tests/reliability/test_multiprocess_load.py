@@ -10,6 +10,7 @@ import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -31,7 +32,20 @@ def test_processes_sharing_a_cache_never_read_a_wrong_result(tmp_path: Path) -> 
     for index in range(24):
         (sources / f"m{index}.py").write_bytes(f"# initial {index}".ljust(WIDTH - 1).encode() + b"\n")
     cache_dir = tmp_path / "cache"
-    ops = scaled(1500)
+    summaries = _run_workers(cache_dir, sources, scaled(1500))
+
+    wrong = [item for s in summaries for item in s["wrong"]]
+    escaped = [item for s in summaries for item in s["escaped"]]
+    assert wrong == [] and escaped == []
+    # Locks and another process deleting the directory cost misses, never the cache for the run.
+    assert [s["unavailable_reason"] for s in summaries] == [None] * PROCESSES
+
+    _assert_the_cache_is_intact_and_right(cache_dir, sources)
+    _record(summaries, wrong=len(wrong), escaped=len(escaped))
+
+
+def _run_workers(cache_dir: Path, sources: Path, ops: int) -> list[dict[str, Any]]:
+    """Each worker process's summary, once all of them exited 0; a hung worker fails the test."""
     script = str(HERE / "_load_worker.py")
     workers = [
         subprocess.Popen(
@@ -53,14 +67,11 @@ def test_processes_sharing_a_cache_never_read_a_wrong_result(tmp_path: Path) -> 
             pytest.fail(f"a worker hung for {WORKER_TIMEOUT} s (killed): {worker.args}")
         assert worker.returncode == 0, err[-2000:]
         summaries.append(json.loads(out.strip().splitlines()[-1]))
+    return summaries
 
-    wrong = [item for s in summaries for item in s["wrong"]]
-    escaped = [item for s in summaries for item in s["escaped"]]
-    assert wrong == [] and escaped == []
-    # Locks and another process deleting the directory cost misses, never the cache for the run.
-    assert [s["unavailable_reason"] for s in summaries] == [None] * PROCESSES
 
-    # Afterwards the database opens, is intact, and everything in it is right.
+def _assert_the_cache_is_intact_and_right(cache_dir: Path, sources: Path) -> None:
+    """Afterwards the database opens, is intact, and everything in it is right."""
     with ValidationCache(cache_dir) as cache:
         for number in range(200):
             found = cache.lookup(f"api-{number}", None)
@@ -74,6 +85,9 @@ def test_processes_sharing_a_cache_never_read_a_wrong_result(tmp_path: Path) -> 
     with sqlite3.connect(cache_dir / "cache.db") as con:
         assert con.execute("PRAGMA integrity_check").fetchone() == ("ok",)
 
+
+def _record(summaries: list[dict[str, Any]], *, wrong: int, escaped: int) -> None:
+    """The run's figures, summed over the worker processes."""
     operations: Counter[str] = Counter()
     computed: Counter[str] = Counter()
     in_processes: Counter[str] = Counter()
@@ -94,8 +108,8 @@ def test_processes_sharing_a_cache_never_read_a_wrong_result(tmp_path: Path) -> 
         duplicate_computations_across_processes=sum(count - 1 for count in in_processes.values()),
         max_loop_stall_s=max(s["max_loop_stall_s"] for s in summaries),
         slowest_op_s={k: max(s["slowest_op_s"].get(k, 0.0) for s in summaries) for k in operations},
-        wrong=len(wrong),
-        escaped=len(escaped),
+        wrong=wrong,
+        escaped=escaped,
     )
 
 

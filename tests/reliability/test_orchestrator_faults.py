@@ -74,6 +74,22 @@ def _hostile_tree(root: Path) -> set[str]:
     return {str(root / name) for name in regular}
 
 
+def _assert_results_are_clear(root: Path, report: dict[str, Any]) -> None:
+    """No error is a traceback, and the syntax results tell the broken file from the good one."""
+    for result in report["results"]:
+        assert result["error"] is None or "Traceback" not in result["error"]
+    syntax = {r["file_path"]: r for r in report["results"] if r["dimension"] == "syntax"}
+    assert syntax[str(root / "pkg/syntax_error.py")]["passed"] is False
+    assert syntax[str(root / "pkg/ok.py")]["passed"] is True
+
+
+def _assert_findings_point_at_the_awkward_paths(root: Path, report: dict[str, Any]) -> None:
+    """A finding in a file with an awkward name names that file itself (or no file)."""
+    for name in AWKWARD_NAMES:
+        for result in (r for r in report["results"] if r["file_path"] == str(root / "pkg" / name)):
+            assert all(f["path"] in (str(root / "pkg" / name), "") for f in result["findings"])
+
+
 @pytest.mark.stress
 def test_a_hostile_tree_gives_clear_results_and_a_correct_cache(tmp_path: Path) -> None:
     root = tmp_path / "tree"
@@ -86,14 +102,8 @@ def test_a_hostile_tree_gives_clear_results_and_a_correct_cache(tmp_path: Path) 
     assert _comparable(first) == _comparable(second) == _comparable(fresh)
     cacheable = [r for r in first["results"] if r["error"] is None]
     assert second["summary"]["cache_hits"] == len(cacheable)
-    for result in first["results"]:
-        assert result["error"] is None or "Traceback" not in result["error"]
-    syntax = {r["file_path"]: r for r in first["results"] if r["dimension"] == "syntax"}
-    assert syntax[str(root / "pkg/syntax_error.py")]["passed"] is False
-    assert syntax[str(root / "pkg/ok.py")]["passed"] is True
-    for name in AWKWARD_NAMES:  # findings point at the awkward path itself
-        for result in (r for r in second["results"] if r["file_path"] == str(root / "pkg" / name)):
-            assert all(f["path"] in (str(root / "pkg" / name), "") for f in result["findings"])
+    _assert_results_are_clear(root, first)
+    _assert_findings_point_at_the_awkward_paths(root, second)
     record_figure("hostile-tree", regular_files=len(expected), special_entries=5, results=len(first["results"]))
 
 

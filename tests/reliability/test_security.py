@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import pickle
+import pickle  # nosec B403 - plants pickles to prove memo never loads them
 import sqlite3
 import stat
 import time
