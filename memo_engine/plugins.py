@@ -18,7 +18,8 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
-from memo_engine.config import closest, validator_specs
+import validators
+from memo_engine.config import validator_specs
 from memo_engine.errors import EngineError
 from validators import Validator
 
@@ -88,15 +89,11 @@ def registry(config: Mapping[str, Any], root: Path) -> dict[str, type[Validator]
 
 
 def resolve(names: Iterable[str], known: Mapping[str, type[Validator]]) -> list[type[Validator]]:
-    """The classes for ``names``, in order, each once; ``EngineError`` for an unknown name."""
-    classes: list[type[Validator]] = []
-    for name in names:
-        cls = known.get(name)
-        if cls is None:
-            raise EngineError(f"unknown dimension {name!r}{closest(name, known)} (known: {', '.join(sorted(known))})")
-        if cls not in classes:
-            classes.append(cls)
-    return classes
+    """The classes for ``names``, in order, each once; ``EngineError`` for an unknown name, with the closest."""
+    try:
+        return validators.resolve(names, known)
+    except ValueError as exc:
+        raise EngineError(str(exc)) from None
 
 
 def default_validators(known: Mapping[str, type[Validator]]) -> list[type[Validator]]:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -43,3 +46,20 @@ def write(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def run_memo(
+    *args: str, cwd: Path, env: dict[str, str] | None = None, python: str = sys.executable
+) -> subprocess.CompletedProcess[str]:
+    """``python -m memo ARGS`` in ``cwd`` as a user runs it, its default cache under ``cwd``; never a traceback.
+
+    ``VALIDATION_CACHE_ENABLED`` from the caller's environment is left out, so a test
+    sets it only on purpose (through ``env``).
+    """
+    environment = {key: value for key, value in os.environ.items() if key != "VALIDATION_CACHE_ENABLED"}
+    environment.update({"VALIDATION_CACHE_DIR": str(cwd / "env-cache"), **(env or {})})
+    completed = subprocess.run(
+        [python, "-m", "memo", *args], cwd=cwd, env=environment, capture_output=True, text=True, check=False
+    )
+    assert "Traceback" not in completed.stderr, completed.stderr
+    return completed

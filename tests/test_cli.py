@@ -3,26 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.helpers import run_memo as memo
 from tests.helpers import write
-
-
-def memo(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """``python -m memo ARGS`` in ``cwd``, its default cache under ``cwd``."""
-    environment = {key: value for key, value in os.environ.items() if key != "VALIDATION_CACHE_ENABLED"}
-    environment.update({"VALIDATION_CACHE_DIR": str(cwd / "env-cache"), **(env or {})})
-    completed = subprocess.run(
-        [sys.executable, "-m", "memo", *args], cwd=cwd, env=environment, capture_output=True, text=True, check=False
-    )
-    assert "Traceback" not in completed.stderr, completed.stderr
-    return completed
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ Every test runs ``python -m memo`` as a user would, with the real validators.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import sysconfig
@@ -17,23 +16,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import run_memo as memo
 from tests.helpers import write
 
 BAD = "import os\nimport sys\n\n\ndef f() -> int:\n    return 1\n"
 """Two unused imports (F401 twice) and nothing else for any validator to report."""
-
-
-def memo(
-    *args: str, cwd: Path, env: dict[str, str] | None = None, python: str = sys.executable
-) -> subprocess.CompletedProcess[str]:
-    """``python -m memo ARGS`` in ``cwd``, its default cache under ``cwd``; never a traceback."""
-    environment = {key: value for key, value in os.environ.items() if key != "VALIDATION_CACHE_ENABLED"}
-    environment.update({"VALIDATION_CACHE_DIR": str(cwd / "env-cache"), **(env or {})})
-    completed = subprocess.run(
-        [python, "-m", "memo", *args], cwd=cwd, env=environment, capture_output=True, text=True, check=False
-    )
-    assert "Traceback" not in completed.stderr, completed.stderr
-    return completed
 
 
 @pytest.fixture

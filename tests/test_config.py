@@ -2,26 +2,15 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from memo_engine import EngineError, config, plugins
+from tests.helpers import run_memo as memo
 from tests.helpers import write
 from validators import ComplexityValidator, LintValidator
-
-
-def memo(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    environment = {key: value for key, value in os.environ.items() if key != "VALIDATION_CACHE_ENABLED"}
-    completed = subprocess.run(
-        [sys.executable, "-m", "memo", *args], cwd=cwd, env=environment, capture_output=True, text=True, check=False
-    )
-    assert "Traceback" not in completed.stderr, completed.stderr
-    return completed
 
 
 @pytest.mark.parametrize(

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -14,6 +12,7 @@ import pytest
 
 import validators
 from memo_engine import EngineError, plugins
+from tests.helpers import run_memo as memo
 from tests.helpers import write
 
 TODO_VALIDATOR = '''
@@ -42,15 +41,6 @@ class TodoValidator(Validator):
         ]
         return ValidationResult("todos", passed=not findings, findings=findings)
 '''
-
-
-def memo(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    environment = {key: value for key, value in os.environ.items() if key != "VALIDATION_CACHE_ENABLED"}
-    completed = subprocess.run(
-        [sys.executable, "-m", "memo", *args], cwd=cwd, env=environment, capture_output=True, text=True, check=False
-    )
-    assert "Traceback" not in completed.stderr, completed.stderr
-    return completed
 
 
 @pytest.fixture

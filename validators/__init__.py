@@ -7,7 +7,8 @@ slow and so left out: run it with ``--dimension types``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import difflib
+from collections.abc import Iterable, Mapping
 
 from validators._pool import shutdown as shutdown_workers
 from validators.base import Validator
@@ -33,17 +34,20 @@ REGISTRY: dict[str, type[Validator]] = {
 DEFAULT_DIMENSIONS: tuple[str, ...] = tuple(name for name, cls in REGISTRY.items() if cls.per_file)
 
 
-def resolve(dimensions: Iterable[str]) -> list[type[Validator]]:
-    """The validator classes for ``dimensions``, in order, each once.
+def resolve(dimensions: Iterable[str], registry: Mapping[str, type[Validator]] | None = None) -> list[type[Validator]]:
+    """The validator classes for ``dimensions``, in order, each once, from ``registry`` (default ``REGISTRY``).
 
-    Raises ``ValueError("unknown dimension 'x' (known: a, b, ...)")`` for a name not in
-    the registry.
+    Raises ``ValueError("unknown dimension 'x' (did you mean 'y'?) (known: a, b, ...)")``
+    for a name not in the registry.
     """
+    known = REGISTRY if registry is None else registry
     classes: list[type[Validator]] = []
     for name in dimensions:
-        cls = REGISTRY.get(name)
+        cls = known.get(name)
         if cls is None:
-            raise ValueError(f"unknown dimension {name!r} (known: {', '.join(sorted(REGISTRY))})")
+            match = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.6)
+            hint = f" (did you mean {match[0]!r}?)" if match else ""
+            raise ValueError(f"unknown dimension {name!r}{hint} (known: {', '.join(sorted(known))})")
         if cls not in classes:
             classes.append(cls)
     return classes
