@@ -1,4 +1,4 @@
-"""2. The hit path: one cache hit through ``@cached_validation`` beside a bare diskcache get.
+"""3. The hit path: one cache hit through ``@cached_validation`` beside a bare diskcache get.
 
 Every side serves the same standard-library files from a warm cache, each in a loop on
 one event loop. memo's hit does more than the bare get (a ``stat``, a content-keyed
@@ -111,7 +111,7 @@ def test_hit_stays_within_10x_of_a_bare_diskcache_get_and_beats_cashews_on_disk(
     benchmark.extra_info["per_hit_us"] = per_hit
     record(
         Ratio(
-            "2",
+            "3",
             "hit: memo / bare diskcache get",
             paired_ratio(times["memo"], times["bare_diskcache"]),
             goal=2.0,
@@ -123,7 +123,7 @@ def test_hit_stays_within_10x_of_a_bare_diskcache_get_and_beats_cashews_on_disk(
     )
     record(
         Ratio(
-            "2",
+            "3b",
             "hit: memo / cashews (disk)",
             paired_ratio(times["memo"], times["cashews_disk"]),
             goal=1.0,
@@ -133,7 +133,7 @@ def test_hit_stays_within_10x_of_a_bare_diskcache_get_and_beats_cashews_on_disk(
     )
     record(
         Ratio(
-            "2",
+            "3c",
             "hit: memo / aiocache (memory)",
             paired_ratio(times["memo"], times["aiocache_memory"]),
             goal=1.0,

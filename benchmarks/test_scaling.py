@@ -1,4 +1,4 @@
-"""5. Scaling: warm-run time per file and peak memory, over generated trees of small files.
+"""4 and 4b. Scaling: warm-run time per file and peak memory, over generated trees of small files.
 
 Trees of 1k and 3k files (quick form) or 1k, 10k and 100k (full form), a hundred
 modules to a directory, each validated cold once by the default validators. Then each
@@ -63,7 +63,7 @@ def test_warm_time_per_file_stays_flat_and_memory_bounded_as_the_tree_grows(
     )
     record(
         Ratio(
-            "5",
+            "4b",
             f"warm time per file, {largest:,} / {smallest:,} files",
             growth,
             goal=1.25,
@@ -79,7 +79,7 @@ def test_warm_time_per_file_stays_flat_and_memory_bounded_as_the_tree_grows(
     hits = report["summary"]["cache_hits"]
     record(
         Ratio(
-            "5",
+            "4",
             f"peak memory of warm `memo run`, {largest:,} files (MB)",
             process.peak_mb,
             goal=MEMORY_GOAL_MB,

@@ -197,6 +197,15 @@ def _bound_file(instance: Any) -> str | None:
     return os.fspath(file_path) if isinstance(file_path, (str, os.PathLike)) else None
 
 
+async def _uncached(wrapped: Callable[[], Awaitable[Any]], instance: Any) -> Any:
+    """The call run without the cache; a result of a file-bound validator names the bound file."""
+    result = await wrapped()
+    file_path = _bound_file(instance)
+    if file_path is None or not isinstance(result, ValidationResult):
+        return result
+    return _about(result, file_path)
+
+
 def _class_dimension(instance: Any) -> str:
     """The ``dimension`` the instance's class declares; ``TypeError`` when it declares none."""
     dimension = getattr(type(instance), "dimension", None)
@@ -246,11 +255,7 @@ def cached_validation(dimension: str | None = None, *, ttl: TTL = CACHE_TTL) -> 
                 return await wrapped(*args, **kwargs)
             plan = plan_or_reason(instance, dimension or _class_dimension(instance))
             if isinstance(plan, str):
-                result = await wrapped()
-                file_path = _bound_file(instance)
-                if file_path is None or not isinstance(result, ValidationResult):
-                    return result
-                return _about(result, file_path)
+                return await _uncached(wrapped, instance)
             cache = plan.cache
             hit = cache.lookup(plan.key, plan.file_path)
             if hit is None and cache.remote is not None:

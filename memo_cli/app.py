@@ -11,11 +11,13 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import memo
 from memo_cli.errors import EXIT_INTERRUPTED, EXIT_USAGE, UsageError, one_line
-from memo_engine import Engine, EngineError
+
+if TYPE_CHECKING:
+    from memo_engine import Engine
 
 EXIT_CODES = """exit status:
   0  every check passed
@@ -39,7 +41,7 @@ class _Parser(argparse.ArgumentParser):
 
 def _dimension_list() -> str:
     """The dimensions memo can run here, found when ``--help`` asks (not on every start)."""
-    from memo_engine import plugins
+    from memo_engine import EngineError, plugins
 
     try:
         known = plugins.installed()
@@ -70,7 +72,7 @@ def _dimension_option(parser: argparse.ArgumentParser, help_text: str) -> None:
 
 def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of ``memo run`` (and of ``python orchestrator.py``)."""
-    from memo_cli.run import FORMATS
+    from memo_cli.formats import FORMATS
 
     parser.add_argument("paths", nargs="*", metavar="PATH", help="files or directories to validate (default: .)")
     parser.add_argument("--format", choices=FORMATS, default="text", help="report format (default: text)")
@@ -152,8 +154,8 @@ def _render(args: argparse.Namespace) -> int:
     from memo_cli.output import write_text
     from memo_cli.render import render_orchestrator
     from memo_cli.run import dimension_names
+    from memo_engine import EngineError, plugins
     from memo_engine import config as engine_config
-    from memo_engine import plugins
 
     names = dimension_names(args.dimension)
     try:
@@ -222,15 +224,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 def run_main(
     argv: Sequence[str] | None = None,
     *,
-    orchestrator: type[Engine] = Engine,
+    orchestrator: type[Engine] | None = None,
     prog: str = "orchestrator.py",
     project: str | None = None,
 ) -> int:
     """``memo run`` alone, for a rendered ``orchestrator.py``: its options, with that class's defaults."""
     from memo_cli.run import run
+    from memo_engine import Engine
 
     title = f"Validate {project}'s tree" if project else "Validate a code tree"
     parser = _Parser(prog=prog, description=f"{title} (the same as `memo run`).")
     add_run_arguments(parser)
     args = parser.parse_args(argv)
-    return guarded(lambda: run(args, orchestrator))
+    return guarded(lambda: run(args, orchestrator or Engine))

@@ -11,14 +11,13 @@ from typing import Any
 
 import memo
 from memo_cli.errors import EXIT_FAILED, EXIT_PASSED, UsageError, one_line
+from memo_cli.formats import FORMATS as FORMATS  # re-exported: its old home
 from memo_cli.formats import json as json_format
 from memo_cli.formats import sarif, text
 from memo_cli.output import write_report, write_text
 from memo_cli.progress import progress_bar
 from memo_engine import Engine, EngineError, Report, find_root, registry, resolve
 from memo_engine import config as engine_config
-
-FORMATS = ("text", "json", "sarif")
 
 
 def dimension_names(values: list[str] | None) -> list[str] | None:

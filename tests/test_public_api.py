@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import types
+
 import memo
 
 
@@ -23,6 +27,20 @@ def test_explain_and_its_companions_are_exported() -> None:
 
 
 def test_all_lists_every_public_name_the_package_binds() -> None:
+    for name in memo.__all__:  # imported on first use: bind them all
+        getattr(memo, name)
     public = {name for name in vars(memo) if not name.startswith("_") and name != "annotations"}
-    modules = {name for name, value in vars(memo).items() if type(value) is type(memo)}
+    modules = {name for name, value in vars(memo).items() if isinstance(value, types.ModuleType)}
     assert public - modules == set(memo.__all__) - {"__version__"}
+
+
+def test_importing_memo_imports_none_of_its_parts_until_one_is_used() -> None:
+    code = "import sys, memo; print(sorted(m for m in sys.modules if m.startswith('memo.')))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+
+
+def test_the_explain_function_keeps_its_name_when_its_module_is_imported_first() -> None:
+    code = "import memo.explain, memo; print(callable(memo.explain), type(memo.explain).__name__)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["True", "function"]

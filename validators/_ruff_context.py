@@ -89,6 +89,20 @@ def _now() -> int:
     return time.time_ns()
 
 
+Witnesses = tuple[tuple[str, StatSignature | str], ...]
+"""What remembered lines were read from: a listing's or file's signature, or a path's kind."""
+
+
+def _unchanged(path: str, signature: StatSignature | str) -> bool:
+    """Whether ``path`` still has ``signature``, or is still of that kind (``_path_kind``)."""
+    if isinstance(signature, str):
+        return _path_kind(path) == signature
+    try:
+        return stat_signature(os.stat(path)) == signature
+    except OSError:
+        return False
+
+
 def _trusted(info: os.stat_result, clock: Callable[[], int]) -> bool:
     return clock() - max(info.st_mtime_ns, info.st_ctime_ns) > RACY_WINDOW_NS
 
@@ -121,12 +135,17 @@ class Observer:
         self._files: dict[str, _FileView] = {}
         self._dirs: dict[str, _DirView] = {}
         self._imports: dict[str, tuple[StatSignature, tuple[str, ...]]] = {}
+        self._lines: dict[
+            tuple[str, str, bool, bool],
+            tuple[tuple[str, ...], tuple[str, ...], tuple[tuple[str, StatSignature | str], ...]],
+        ] = {}
         self._clock = clock
 
     def clear(self) -> None:
         self._files.clear()
         self._dirs.clear()
         self._imports.clear()
+        self._lines.clear()
 
     def listing(self, path: str) -> dict[str, str] | None:
         """The directory's entries, or None when it is not a readable directory.
@@ -231,6 +250,37 @@ class Observer:
             self._remember(self._imports, path, (signature, modules))
         return modules
 
+    def listing_signature(self, directory: str, entries: dict[str, str] | None) -> StatSignature | None:
+        """The signature ``entries`` (just returned by ``entries``) is remembered under; None if it is not."""
+        known = self._dirs.get(directory)
+        return known.signature if known is not None and entries is not None and known.entries is entries else None
+
+    def file_signature(self, path: str, view: _FileView | None) -> StatSignature | None:
+        """The signature ``view`` (just returned by ``file``) is remembered under; None if it is not."""
+        return view.signature if view is not None and self._files.get(path) is view else None
+
+    def directory_lines(
+        self, root: str, directory: str, use_config: bool, imports: bool
+    ) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """What a file in ``directory`` owes to its surroundings (``_directory_lines``), and its src roots.
+
+        Remembered with every listing and file it was read from; reused while a ``stat``
+        of each shows the same signature, so a file of a directory already seen costs a
+        few ``stat`` calls rather than the walk to the filesystem root.
+        """
+        key = (root, directory, use_config, imports)
+        known = self._lines.get(key)
+        if known is not None and all(_unchanged(path, signature) for path, signature in known[2]):
+            return known[0], known[1]
+        lines, roots, witnesses = _directory_lines(self, root, directory, use_config, imports)
+        if witnesses is None:
+            self._lines.pop(key, None)
+        else:
+            if len(self._lines) >= _MAX_ENTRIES:
+                self._lines.clear()
+            self._lines[key] = (lines, roots, tuple(witnesses))
+        return lines, roots
+
     @staticmethod
     def _remember(memo: dict[str, Any], path: str, view: object) -> None:
         if len(memo) >= _MAX_ENTRIES:
@@ -254,27 +304,44 @@ def imported_modules(source: bytes) -> tuple[str, ...]:
     """Absolute module names the source imports, with every ``from m import n`` also as ``m.n``.
 
     A line scan, not a parse: a superset is harmless (one more fact in the key), and the
-    scan costs far less than ``ast.parse`` on every cache lookup.
+    scan costs far less than ``ast.parse`` on every cache lookup. Only the lines holding
+    the word ``import`` are tried (found by a plain substring search, not by trying the
+    pattern at every position of the file).
     """
     found: set[str] = set()
-    for match in _IMPORT.finditer(source.replace(b"\\\n", b" ")):
-        plain, module, names = match.groups()
-        if plain is not None:
-            for part in plain.decode("utf-8", "replace").split(","):
-                words = part.split()
-                if words and _NAME.fullmatch(words[0]):
-                    found.add(words[0])
-            continue
-        base = module.decode("utf-8", "replace")
-        if base.startswith("."):
-            continue
-        found.add(base)
-        text = names.decode("utf-8", "replace").strip("()")
-        for part in re.sub(r"#[^\n]*", "", text).split(","):
-            words = part.split()
-            if words and _NAME.fullmatch(words[0]) and words[0] != "*":
-                found.add(f"{base}.{words[0]}")
+    text = source.replace(b"\\\n", b" ")
+    tried = -1
+    at = text.find(b"import")
+    while at != -1:
+        start = text.rfind(b"\n", 0, at) + 1
+        if start > tried:
+            tried = start
+            match = _IMPORT.match(text, start)
+            if match is not None:
+                _add_imports(found, *match.groups())
+                tried = max(tried, text.rfind(b"\n", 0, match.end()) + 1)
+        at = text.find(b"import", at + 6)
     return tuple(sorted(found))
+
+
+def _add_imports(found: set[str], plain: bytes | None, module: bytes | None, names: bytes | None) -> None:
+    """Add what one import statement (``import a, b`` or ``from m import x, y``) names."""
+    if plain is not None:
+        for part in plain.decode("utf-8", "replace").split(","):
+            words = part.split()
+            if words and _NAME.fullmatch(words[0]):
+                found.add(words[0])
+        return
+    assert module is not None and names is not None
+    base = module.decode("utf-8", "replace")
+    if base.startswith("."):
+        return
+    found.add(base)
+    text = names.decode("utf-8", "replace").strip("()")
+    for part in re.sub(r"#[^\n]*", "", text).split(","):
+        words = part.split()
+        if words and _NAME.fullmatch(words[0]) and words[0] != "*":
+            found.add(f"{base}.{words[0]}")
 
 
 # -- the context ---------------------------------------------------------------------------
@@ -352,6 +419,16 @@ class _Facts:
         self.observer = observer
         self.lines: list[str] = []
         self._entries: dict[str, dict[str, str] | None] = {}
+        self.witnesses: list[tuple[str, StatSignature | str]] | None = []
+        """The listings and files the lines were read from, each under its stat signature;
+        None once something was read that no signature vouches for (then nothing is kept)."""
+
+    def _witness(self, path: str, signature: StatSignature | str | None) -> None:
+        if self.witnesses is not None:
+            if signature is None:
+                self.witnesses = None
+            else:
+                self.witnesses.append((path, signature))
 
     def kind(self, directory: str, name: str) -> str:
         """``Observer.kind``, with each directory looked at once per computation."""
@@ -359,8 +436,14 @@ class _Facts:
             entries = self._entries[directory]
         else:
             entries = self._entries[directory] = self.observer.entries(directory)
+            if entries is not None:
+                self._witness(directory, self.observer.listing_signature(directory, entries))
         if entries is None:
-            return _path_kind(os.path.join(directory, name))
+            # A directory in flux (or none): the name's own kind vouches for the line.
+            path = os.path.join(directory, name)
+            kind = _path_kind(path)
+            self._witness(path, kind)
+            return kind
         return entries.get(name, _ABSENT)
 
     def show(self, path: str) -> str:
@@ -369,8 +452,14 @@ class _Facts:
     def add(self, what: str, path: str, value: str) -> None:
         self.lines.append(f"{what} {self.show(path)} {value}")
 
-    def config_file(self, path: str) -> _FileView | None:
+    def file(self, path: str) -> _FileView | None:
+        """``Observer.file``, witnessed."""
         view = self.observer.file(path)
+        self._witness(path, self.observer.file_signature(path, view))
+        return view
+
+    def config_file(self, path: str) -> _FileView | None:
+        view = self.file(path)
         self.add("config", path, "unreadable" if view is None else view.digest)
         return view
 
@@ -435,7 +524,7 @@ def _extend_facts(facts: _Facts, path: str, table: dict[str, object] | None, see
 
 
 def _src_patterns(
-    observer: Observer, config: str | None, table: dict[str, object] | None, root: str
+    facts: _Facts, config: str | None, table: dict[str, object] | None, root: str
 ) -> list[tuple[str, str]]:
     """``(base directory, pattern)`` for each ``src`` entry ruff would use, defaults included.
 
@@ -455,7 +544,7 @@ def _src_patterns(
         if not isinstance(extend, str):
             break
         path = os.path.abspath(os.path.join(os.path.dirname(path), os.path.expandvars(os.path.expanduser(extend))))
-        table = _ruff_table(path, observer.file(path))
+        table = _ruff_table(path, facts.file(path))
     base = os.path.dirname(config) if config is not None else root
     return [(base, "."), (base, "src")]
 
@@ -513,20 +602,39 @@ def context_lines(
     """The facts a ruff result for ``file_path`` depends on, one line each.
 
     ``modules`` is None for ``format`` (no import classification, no package); for
-    ``lint`` it is what the file imports (see ``imported_modules``).
+    ``lint`` it is what the file imports (see ``imported_modules``). What the file's
+    directory contributes (its configs, its package, its src roots) is shared by every
+    file in it, and remembered by the observer (``Observer.directory_lines``).
     """
-    facts = _Facts(root, observer)
     directory = os.path.dirname(os.path.abspath(file_path))
+    lines, roots = observer.directory_lines(root, directory, use_config, modules is not None)
+    facts = _Facts(root, observer)
+    facts.lines = list(lines)
+    if modules is not None:
+        _module_facts(facts, roots, modules)
+    return facts.lines
+
+
+def _directory_lines(
+    observer: Observer, root: str, directory: str, use_config: bool, imports: bool
+) -> tuple[tuple[str, ...], tuple[str, ...], list[tuple[str, StatSignature | str]] | None]:
+    """The lines every file in ``directory`` shares, the src roots its imports resolve
+    against, and what they were read from (None: nothing vouches for them)."""
+    facts = _Facts(root, observer)
     config: str | None = None
     table: dict[str, object] | None = None
     if use_config:
         config, table = _config_facts(facts, directory)
     else:
         facts.lines.append("isolated")
-    if modules is not None:
+    roots: list[str] = []
+    if imports:
         _package_facts(facts, directory)
-        _module_facts(facts, _src_roots(facts, _src_patterns(observer, config, table, root)), modules)
-    return facts.lines
+        patterns = _src_patterns(facts, config, table, root)
+        if any(glob.has_magic(pattern) for _, pattern in patterns):
+            facts.witnesses = None  # a glob's matches are not vouched for by one listing
+        roots = _src_roots(facts, patterns)
+    return tuple(facts.lines), tuple(roots), facts.witnesses
 
 
 def snapshot(

@@ -61,6 +61,8 @@ def _plugins() -> str:
     found = set()
     for group in ("bandit.plugins", "bandit.blacklists"):
         for entry in importlib.metadata.entry_points(group=group):
+            if entry.module.partition(".")[0] == "bandit":
+                continue  # bandit's own checks: asking the distribution its name parses its metadata
             dist = entry.dist
             if dist is not None and dist.name.lower() != "bandit":
                 found.add(f"{dist.name} {dist.version}")

@@ -6,9 +6,15 @@ they are spelled out in those modules, once, rather than derived from attribute 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
-from memo import ValidationResult
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from memo import ValidationResult
+
+FORMATS = ("text", "json", "sarif")
+"""The report formats ``memo run --format`` offers (the names of this package's modules)."""
 
 
 def sorted_results(results: Iterable[ValidationResult]) -> list[ValidationResult]:
