@@ -23,8 +23,11 @@ from __future__ import annotations
 
 import contextvars
 import functools
+import hashlib
 import inspect
 import os
+import sys
+import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
@@ -69,16 +72,46 @@ def identity_of(instance: Any) -> ValidatorIdentity:
 
 
 def validator_identity(instance: Any) -> str:
-    """Who computed a result: the class's module and qualname, its version and tool versions.
+    """Who computed a result: the class's module and qualname, its version, its code and tool versions.
 
     A class may add to it through ``cache_identity()`` (for example the version of the
-    external tool it runs), so upgrading the tool invalidates its entries. The pieces are
-    encoded unambiguously (``encode_identity``).
+    external tool it runs), so upgrading the tool invalidates its entries. The version
+    piece also holds a digest of the source files the class and its bases were loaded
+    from, so editing a validator's code invalidates its entries even when nobody bumped
+    ``version``. The pieces are encoded unambiguously (``encode_identity``).
     """
     cls = type(instance)
     extra = getattr(instance, "cache_identity", None)
-    version = str(getattr(instance, "version", ""))
+    version = f"{getattr(instance, 'version', '')}+code.{code_digest(cls)}"
     return encode_identity(cls.__module__, cls.__qualname__, version, None if extra is None else str(extra()))
+
+
+_code_digests: weakref.WeakKeyDictionary[type, str] = weakref.WeakKeyDictionary()
+
+
+def code_digest(cls: type) -> str:
+    """A digest of the source files ``cls`` and its bases were loaded from (once per class and process).
+
+    Once per process is exact: Python runs the code it loaded, whatever the file holds now.
+    A class with no file (defined interactively) contributes its qualified name only.
+    """
+    known = _code_digests.get(cls)
+    if known is not None:
+        return known
+    digest = hashlib.blake2b(digest_size=8)
+    for klass in cls.__mro__:
+        module = sys.modules.get(klass.__module__)
+        path = getattr(module, "__file__", None)
+        digest.update(f"{klass.__module__}.{klass.__qualname__}\0".encode())
+        if path is None or klass.__module__ == "builtins":
+            continue
+        try:
+            with open(path, "rb") as source:
+                digest.update(source.read())
+        except OSError:
+            digest.update(b"unreadable")
+    value = _code_digests[cls] = digest.hexdigest()
+    return value
 
 
 def validator_context(instance: Any) -> str:

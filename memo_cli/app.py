@@ -14,16 +14,17 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, NoReturn
 
 import memo
-from memo_cli.errors import EXIT_INTERRUPTED, EXIT_USAGE, UsageError, one_line
+from memo_cli.errors import EXIT_INTERRUPTED, EXIT_PASSED, EXIT_USAGE, UsageError, one_line
 
 if TYPE_CHECKING:
     from memo_engine import Engine
 
 EXIT_CODES = """exit status:
-  0  every check passed
-  1  findings, a check that failed to run, or a check skipped (its tool is missing)
-  2  usage error: bad arguments, a missing path, an unknown dimension, a bad config
-  130  interrupted (Ctrl-C)"""
+  0    every check passed
+  1    findings, a check that failed to run, or a check skipped (its tool is missing)
+  2    usage error: bad arguments, a missing path, an unknown dimension, a bad config
+  130  interrupted (Ctrl-C)
+  143  terminated (SIGTERM)"""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -48,10 +49,15 @@ def _dimension_list() -> str:
     except EngineError as exc:
         return f"  (cannot list: {one_line(exc)})"
     return "\n".join(
-        f"  {name:<12} {(cls.__doc__ or '').strip().splitlines()[0] if cls.__doc__ else ''}"
-        f"{'' if cls.per_file else ' (not run by default)'}"
+        f"  {name:<12} {_summary(cls.__doc__)}{'' if cls.per_file else ' (not run by default)'}"
         for name, cls in sorted(known.items())
     )
+
+
+def _summary(docstring: str | None) -> str:
+    """A docstring's first line as plain text (no reST literal markup) for ``--help``."""
+    lines = (docstring or "").strip().splitlines()
+    return lines[0].replace("``", "") if lines else ""
 
 
 def _positive_int(text: str) -> int:
@@ -212,6 +218,12 @@ def guarded(call: Callable[[], int]) -> int:
     except KeyboardInterrupt:
         print("memo: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader left (``memo cache stats | head``): not an error worth a traceback.
+        from memo_cli.output import reader_left
+
+        reader_left()
+        return EXIT_PASSED
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -60,9 +60,9 @@ def describe(cache: ValidationCache) -> dict[str, Any]:
             "state": "disabled",
             "enabled": False,
             "available": False,
-            "reason": "caching is disabled by VALIDATION_CACHE_ENABLED",
-            "entries": 0,
-            "size_bytes": 0,
+            "reason": "caching is disabled by VALIDATION_CACHE_ENABLED; the directory was not read",
+            "entries": None,
+            "size_bytes": None,
             "dimensions": {},
         }
     usage = cache.usage()
@@ -80,9 +80,16 @@ def describe(cache: ValidationCache) -> dict[str, Any]:
     }
 
 
+class _StoreWarnings(logging.Filter):
+    """Drops the store's own warnings: these commands report the cache's state themselves."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("memo cache:")
+
+
 def _quietly(cache_dir: str | None) -> ValidationCache:
-    """The cache at ``cache_dir``: its own warnings are this command's report, not log lines."""
-    logging.getLogger("memo").setLevel(logging.ERROR)
+    """The cache at ``cache_dir``, its store warnings left to this command's report (others still shown)."""
+    logging.getLogger("memo").addFilter(_StoreWarnings())
     return ValidationCache(cache_dir)
 
 
@@ -95,7 +102,10 @@ def stats(args: argparse.Namespace) -> int:
         print(f"directory: {described['directory']}")
         state = described["state"]
         print(f"state: {state}" + (f" ({described['reason']})" if described["reason"] else ""))
-        print(f"entries: {described['entries']} ({_bytes(described['size_bytes'])})")
+        if described["entries"] is None:
+            print("entries: not read")
+        else:
+            print(f"entries: {described['entries']} ({_bytes(described['size_bytes'])})")
         for name, held in described["dimensions"].items():
             print(f"  {name}: {_entries(held['entries'])}, {_bytes(held['size_bytes'])}")
     return EXIT_PASSED if described["state"] != "unavailable" else EXIT_FAILED

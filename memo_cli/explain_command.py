@@ -22,8 +22,10 @@ from memo_engine import config as engine_config
 def explain(args: argparse.Namespace) -> int:
     """Print hit, miss or uncached per dimension for ``args.path``, with the parts that changed."""
     path = os.path.abspath(args.path)
+    if not os.path.lexists(path):
+        raise UsageError(f"{args.path}: no such file")
     if not os.path.isfile(path):
-        raise UsageError(f"{args.path}: not a file")
+        raise UsageError(f"{args.path}: not a file (memo explain takes one file)")
     root, _ = find_root([path])
     try:
         config = engine_config.load(root, args.config, {})

@@ -11,7 +11,7 @@ from typing import TextIO
 from memo_cli.errors import UsageError, one_line
 
 
-def _reader_left() -> None:
+def reader_left() -> None:
     """The reader closed the pipe (``memo run | head``): not an error worth a traceback."""
     os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
@@ -23,7 +23,7 @@ def write_report(write: Callable[[TextIO], None], output: str | None) -> None:
             write(sys.stdout)
             sys.stdout.flush()
         except BrokenPipeError:
-            _reader_left()
+            reader_left()
         return
     try:
         Path(output).parent.mkdir(parents=True, exist_ok=True)

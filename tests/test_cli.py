@@ -87,7 +87,7 @@ def test_text_report_lists_findings_by_file_then_a_summary(tmp_path: Path, dirty
     assert done.returncode == 1
     lines = done.stdout.splitlines()
     assert lines[0].startswith("dirty/pkg/bad.py:1:8 F401 ")
-    assert lines[-1].startswith("FAILED: 3 files, 1 dimensions, 1 findings, 0 errors, 0 cache hits, 3 misses")
+    assert lines[-1].startswith("FAILED: 3 files, 1 dimension, 1 finding, 0 errors, 0 cache hits, 3 misses")
     assert done.stderr == "", "no progress bar when not on a terminal"
 
 

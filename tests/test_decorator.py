@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import sys
 from pathlib import Path
 from typing import ClassVar
 
@@ -497,3 +498,29 @@ def test_the_decorators_wrapper_stays_simple_enough_to_read() -> None:
         pending.extend(getattr(block, "methods", []))
     assert "wrapper" in found
     assert found["wrapper"] <= 15
+
+
+def _load_class(path: Path, monkeypatch: pytest.MonkeyPatch) -> type:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("memo_code_probe", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "memo_code_probe", module)
+    spec.loader.exec_module(module)
+    cls = module.Probe
+    assert isinstance(cls, type)
+    return cls
+
+
+def test_a_validators_identity_changes_with_its_code_and_only_then(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from memo import validator_identity
+
+    source = write(tmp_path / "probe.py", "class Probe:\n    version = '1'\n    code = 'TD001'\n")
+    first = validator_identity(_load_class(source, monkeypatch)())
+    again = validator_identity(_load_class(source, monkeypatch)())
+    source.write_text("class Probe:\n    version = '1'\n    code = 'TD002'\n")
+    edited = validator_identity(_load_class(source, monkeypatch)())
+    assert first == again != edited

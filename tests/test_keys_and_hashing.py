@@ -193,9 +193,16 @@ def test_validator_identity_is_unambiguous() -> None:
 
 def test_validator_identity_reads_as_its_pieces_and_decodes_back() -> None:
     identity = _identity("plugins.todo", "Check", "1+x", tool="ruff 0.6")
-    assert identity.endswith("plugins.todo.Check@1+x+ruff 0.6")
-    assert ValidatorIdentity.decode(identity) == ValidatorIdentity("plugins.todo", "Check", "1+x", "ruff 0.6")
-    assert ValidatorIdentity.decode(_identity("m", "C", "2")) == ValidatorIdentity("m", "C", "2", None)
+    decoded = ValidatorIdentity.decode(identity)
+    assert decoded is not None and (decoded.module, decoded.qualname, decoded.tool) == (
+        "plugins.todo",
+        "Check",
+        "ruff 0.6",
+    )
+    assert decoded.version.startswith("1+x+code.")  # the version, then the digest of the class's code
+    assert identity.endswith(f"plugins.todo.Check@{decoded.version}+ruff 0.6")
+    plain = ValidatorIdentity.decode(_identity("m", "C", "2"))
+    assert plain is not None and plain.version.startswith("2+code.") and plain.tool is None
     for junk in ("", "m.C@1", "[1,1]m.C@1", "[1,1,9]m.C@1", "[1,1,1]m.C@1x", "[a,1,1]m.C@1"):
         assert ValidatorIdentity.decode(junk) is None, junk
 

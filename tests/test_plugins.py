@@ -76,6 +76,18 @@ def test_a_projects_own_validator_runs_with_memo_run_dimension(project: Path) ->
     assert summary["cache_misses"] == 0 and summary["cache_hits"] == summary["files"] > 0
 
 
+def test_editing_a_validators_code_without_bumping_its_version_is_a_miss(project: Path) -> None:
+    args = ("run", ".", "--dimension", "todos", "--format", "json", "--cache-dir", "../cache")
+    memo(*args, cwd=project)
+    source = project / "checks/todos.py"
+    source.write_text(source.read_text().replace('"TD001"', '"TD002"'))
+    second = report(memo(*args, cwd=project))
+    assert second["summary"]["cache_hits"] == 0
+    assert {f["code"] for r in second["results"] for f in r["findings"]} == {"TD002"}
+    third = report(memo(*args, cwd=project))
+    assert third["summary"]["cache_misses"] == 0
+
+
 def test_a_projects_own_validator_is_among_the_default_dimensions(project: Path) -> None:
     done = memo("run", ".", "--format", "json", "--no-cache", cwd=project)
     assert "todos" in report(done)["summary"]["dimension_names"]

@@ -80,7 +80,7 @@ def test_try_repo_fails_on_a_bad_staged_file_and_passes_a_clean_one(git_repo: tu
     run(["git", "add", "bad.py", "notes.txt"], repo, env)
     failed = run([*pre_commit(), "try-repo", str(REPO), "memo"], repo, env)
     assert failed.returncode == 1, failed.stdout + failed.stderr
-    assert "bad.py:1:8 F401" in failed.stdout and "FAILED: 1 files" in failed.stdout
+    assert "bad.py:1:8 F401" in failed.stdout and "FAILED: 1 file," in failed.stdout
     assert "notes.txt" not in failed.stdout.split("memo....")[-1]
 
     (repo / "bad.py").write_text(GOOD, encoding="utf-8")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -103,3 +104,21 @@ def test_a_pytest_step_that_collects_nothing_fails_the_command(tmp_path: Path) -
     )
     assert done.returncode == 5, done.stdout[-2000:] + done.stderr[-2000:]
     assert "REACHED-THE-END" not in done.stdout
+
+
+def test_the_readmes_validator_example_runs_as_a_projects_own_validator_and_is_ruff_clean(tmp_path: Path) -> None:
+    from tests.helpers import run_memo, write
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    (example,) = re.findall(r"```python\n(.+?)\n```", text.split("## Writing a validator", 1)[1], re.S)[:1]
+    project = tmp_path / "project"
+    write(project / "pyproject.toml", '[tool.memo]\nvalidators = ["checks.todos:TodoValidator"]\n')
+    write(project / "checks/__init__.py", "")
+    write(project / "checks/todos.py", example + "\n")
+    write(project / "app.py", "x = 1  # TODO: remove\n")
+    done = run_memo("run", ".", "--no-cache", "--format", "json", cwd=project)
+    codes = {
+        (result["dimension"], f["code"]) for result in json.loads(done.stdout)["results"] for f in result["findings"]
+    }
+    assert ("todos", "TD001") in codes
+    assert not {code for code in codes if code[0] in ("lint", "format")}, codes  # the example itself is clean

@@ -20,17 +20,21 @@ def _display(path: str | None, cwd: Path) -> str:
         return path
 
 
+def _count(number: int, word: str, plural: str | None = None) -> str:
+    return f"{number} {word if number == 1 else plural or word + 's'}"
+
+
 def summary_line(report: Report) -> str:
     """``PASSED: 12 files, 5 dimensions, 0 findings, ...``: the last line of the text report."""
     parts = [
-        f"{report.files} files",
-        f"{report.dimensions} dimensions",
-        f"{report.findings} findings",
-        f"{report.errors} errors",
+        _count(report.files, "file"),
+        _count(report.dimensions, "dimension"),
+        _count(report.findings, "finding"),
+        _count(report.errors, "error"),
     ]
     if report.skipped:
         parts.append(f"{report.skipped} skipped")
-    parts += [f"{report.hits} cache hits", f"{report.misses} misses", f"{report.wall_time_s:.2f}s"]
+    parts += [_count(report.hits, "cache hit"), _count(report.misses, "miss", "misses"), f"{report.wall_time_s:.2f}s"]
     return f"{'PASSED' if report.passed else 'FAILED'}: {', '.join(parts)}"
 
 
@@ -38,9 +42,11 @@ def to_text(report: Report, cwd: Path | None = None, *, summary: bool = True) ->
     """Findings and errors grouped by file (``path:line:col code message``), skips, then the summary."""
     cwd = Path.cwd() if cwd is None else cwd
     by_file, skipped = _grouped(report.results)
-    lines = [line for file_path, results in by_file.items() for line in _file_lines(file_path, results, cwd)]
+    shared = _shared_errors(report.results)
+    lines = [line for file_path, results in by_file.items() for line in _file_lines(file_path, results, cwd, shared)]
+    lines += [f"{dimension} error on {_count(count, 'file')}: {error}" for (dimension, error), count in shared.items()]
     lines += [
-        f"skipped {dimension} on {count} file{'s' if count != 1 else ''}: {reason}"
+        f"skipped {dimension} on {_count(count, 'file')}: {reason}"
         for (dimension, reason), count in sorted(skipped.items())
     ]
     if summary:
@@ -62,12 +68,27 @@ def _grouped(
     return by_file, skipped
 
 
-def _file_lines(file_path: str, results: list[ValidationResult], cwd: Path) -> list[str]:
-    """One file's errors and findings, by line and column."""
+def _shared_errors(results: list[ValidationResult]) -> dict[tuple[str, str], int]:
+    """Errors that more than one file got word for word (a broken tool config), and on how many files.
+
+    Such an error is printed once with its count, as the tool itself prints it once,
+    rather than once per file.
+    """
+    counts: dict[tuple[str, str], int] = defaultdict(int)
+    for result in results:
+        if result.error is not None and result.skip_reason is None and result.file_path is not None:
+            counts[(result.dimension, result.error)] += 1
+    return {error: count for error, count in sorted(counts.items()) if count > 1}
+
+
+def _file_lines(
+    file_path: str, results: list[ValidationResult], cwd: Path, shared: dict[tuple[str, str], int]
+) -> list[str]:
+    """One file's errors and findings, by line and column (errors shared with other files are left out)."""
     shown = _display(file_path, cwd)
     rows: list[tuple[int, int, str]] = []
     for result in results:
-        if result.error is not None:
+        if result.error is not None and (result.dimension, result.error) not in shared:
             rows.append((0, 0, f"{shown}: {result.dimension} error: {result.error}"))
         rows.extend(
             (finding.line, finding.column, _finding_line(finding, result.dimension, shown, file_path, cwd))
