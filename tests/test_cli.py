@@ -232,3 +232,14 @@ def test_version_and_entry_point_agree(tmp_path: Path) -> None:
 
     done = memo("--version", cwd=tmp_path)
     assert done.returncode == 0 and done.stdout.strip() == f"memo {memo_package.__version__}"
+
+
+def test_an_error_every_file_shares_is_printed_once_with_its_count(tmp_path: Path) -> None:
+    root = tmp_path / "broken"
+    write(root / "pyproject.toml", "[tool.ruff]\nline-lenght = 3\n")
+    for name in ("a.py", "b.py", "c.py"):
+        write(root / name, "x = 1\n")
+    done = memo("run", ".", "--dimension", "lint", "--no-cache", cwd=root)
+    assert done.returncode == 1
+    assert done.stdout.count("lint error on 3 files: ") == 1, done.stdout
+    assert "a.py: lint error" not in done.stdout
