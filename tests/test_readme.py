@@ -56,6 +56,24 @@ def test_ci_gates_lint_format_types_and_memo_on_itself() -> None:
     assert any(line.startswith("python -m memo run . ") for line in after)
 
 
+def test_a_failing_readme_command_fails_ci_before_the_gates(tmp_path: Path) -> None:
+    """``set -e`` ignores a failure inside an ``&&`` list; CI must not go on to pass on its gates."""
+    lines = _ci_lines()
+    command = lines.index(_test_command())
+    tail = ["set -euo pipefail", "python -m pip --version >/dev/null && false && echo NOT-REACHED"]
+    tail += [line if not line.startswith("python -m ") else "echo GATE-RAN" for line in lines[command + 1 :]]
+    script = tmp_path / "tail.sh"
+    script.write_text("\n".join(tail) + "\n", encoding="utf-8")
+    python = tmp_path / "bin" / "python"
+    python.parent.mkdir()
+    python.write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n', encoding="utf-8")
+    python.chmod(0o755)
+    env = {**os.environ, "PATH": f"{python.parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    done = subprocess.run(["bash", str(script)], capture_output=True, text=True, env=env, check=False)
+    assert done.returncode != 0
+    assert "GATE-RAN" not in done.stdout and "NOT-REACHED" not in done.stdout
+
+
 def test_ci_installs_redis_server_when_the_machine_has_none() -> None:
     before = _ci_lines()[: _ci_lines().index(_test_command())]
     assert any("command -v redis-server" in line for line in before)
@@ -67,7 +85,9 @@ def test_ci_builds_a_fresh_git_ignored_environment_before_the_command() -> None:
     command = lines.index(_test_command())
     before = "\n".join(lines[:command])
     assert lines[1:].count(_test_command()) == 1
-    gates = [line for line in lines[command + 1 :] if line and not line.startswith("#")]
+    after = [line for line in lines[command + 1 :] if line and not line.startswith("#")]
+    assert after[0].startswith("status=$?"), "the command's failure is CI's failure"
+    gates = after[1:]
     assert gates and all(line.startswith("python -m ") for line in gates), "only gates follow the command"
     assert "set -euo pipefail" in before
     assert 'rm -rf "$VENV"' in before and '-m venv "$VENV"' in before and 'source "$VENV/bin/activate"' in before

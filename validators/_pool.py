@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import concurrent.futures.process
 import contextlib
 import multiprocessing
 import multiprocessing.forkserver
@@ -143,6 +144,15 @@ def shutdown() -> None:
         if process.is_alive():
             process.kill()
     pool.shutdown(wait=True)
+    # The pool is joined: nothing is left for concurrent.futures' exit hook to wake. Its
+    # entry would otherwise stay until the executor is collected, and the hook, writing to
+    # a pipe that is gone by then, printed an "Exception ignored ... Bad file descriptor"
+    # traceback at exit now and then.
+    wakeups = getattr(concurrent.futures.process, "_threads_wakeups", None)
+    manager = getattr(pool, "_executor_manager_thread", None)
+    if wakeups is not None and manager is not None:
+        with contextlib.suppress(Exception):
+            wakeups.pop(manager, None)
     if owner is not None:
         for end in owner:
             end.close()
