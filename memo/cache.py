@@ -19,6 +19,7 @@ With ``VALIDATION_CACHE_ENABLED`` false the path-based API (``get``, ``set``, ``
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import enum
 import json
@@ -151,6 +152,7 @@ class ValidationCache:
         self.flights: SingleFlight[Any] = SingleFlight()
         self.unavailable_reason: str | None = None
         self.last_failure: str | None = None
+        self._adopted: list[tuple[str, bytes, float | None]] = []
         """The message of the store's latest failure, for a command that reports on the cache."""
         self.remote = remote
         """The shared tier behind this one (``memo.remote``), or None."""
@@ -308,11 +310,28 @@ class ValidationCache:
         if self.ttl == 0:
             return result  # ttl 0: this cache stores nothing
         # The envelope's own expiry is checked on every read; the store's is housekeeping.
+        self._adopted.append((key, data, None if self.ttl is None else float(self.ttl)))
+        if len(self._adopted) == 1:
+            try:
+                asyncio.get_running_loop().call_soon(self.flush_adopted)
+            except RuntimeError:  # no loop: a synchronous caller, written now
+                self.flush_adopted()
+        return result
+
+    def flush_adopted(self) -> None:
+        """Write the local copies of shared hits gathered this loop tick, in one store write.
+
+        Shared hits arrive together (one ``MGET`` per tick), and a commit per copy was
+        most of what a run on an empty local cache with a warm shared one cost.
+        """
+        items, self._adopted = self._adopted, []
+        store = self._store
+        if store is None or not items:
+            return
         try:
-            store.set(key, data, None if self.ttl is None else float(self.ttl))
+            store.set_many(items)
         except StoreError as exc:
             self._failed(exc)
-        return result
 
     # -- what memo.explain reads ---------------------------------------------------------
 
@@ -515,6 +534,7 @@ class ValidationCache:
         """Write what is kept in memory and close the stores."""
         if self.remote is not None:
             self.remote.close()
+        self.flush_adopted()
         if self._store is not None:
             self._store.close()
         self.flush_records()

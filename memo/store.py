@@ -14,7 +14,7 @@ import sqlite3
 import stat
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -56,6 +56,8 @@ class Store(Protocol):
       lengths, never negative.
     - ``sizes()``: ``(key, length of its value)`` for each entry ``count()`` counts, for a
       breakdown of what is held (``memo cache stats``); not on any hot path.
+    - ``set_many(items)``: ``set`` for each ``(key, value, expire)``, as one write where the
+      store can (one transaction on disk); on an error some may have been stored.
     - ``close()``: releases connections and descriptors; may be called twice; a later
       call opens the store again with its entries intact.
     """
@@ -73,6 +75,8 @@ class Store(Protocol):
     def size_bytes(self) -> int: ...
 
     def sizes(self) -> Iterator[tuple[str, int]]: ...
+
+    def set_many(self, items: Sequence[tuple[str, bytes, float | None]]) -> None: ...
 
     def close(self) -> None: ...
 
@@ -117,6 +121,10 @@ class MemoryStore:
 
     def sizes(self) -> Iterator[tuple[str, int]]:
         return iter([(key, len(value)) for key, (value, _) in self._data.items()])
+
+    def set_many(self, items: Sequence[tuple[str, bytes, float | None]]) -> None:
+        for key, value, expire in items:
+            self.set(key, value, expire)
 
     def close(self) -> None:
         """Nothing to release."""
@@ -469,6 +477,21 @@ class DiskStore:
         cache = self._open()
         try:
             cache.set(key, value, expire=expire, retry=False)
+        except UnsafeEntryError:
+            raise
+        except _BACKEND_ERRORS as exc:
+            raise self._failure("write", exc) from exc
+
+    def set_many(self, items: Sequence[tuple[str, bytes, float | None]]) -> None:
+        """One transaction for all of them: a commit per entry is what a batch of copies costs most."""
+        if not items:
+            return
+        self._reopen_if_replaced()
+        cache = self._open()
+        try:
+            with cache.transact(retry=False):
+                for key, value, expire in items:
+                    cache.set(key, value, expire=expire, retry=False)
         except UnsafeEntryError:
             raise
         except _BACKEND_ERRORS as exc:

@@ -7,12 +7,14 @@ import builtins
 import importlib
 import logging
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from memo import Finding, ValidationCache, ValidationResult, bind_cache, caching_enabled
+from memo import Finding, MemoryStore, ValidationCache, ValidationResult, bind_cache, caching_enabled
+from memo.codec import encode_entry
 from tests.helpers import counting_validator_class, write
 
 
@@ -304,3 +306,43 @@ def test_ttl_none_never_expires_and_zero_stores_nothing(tmp_path: Path) -> None:
         zero.set(source, "lint", _result(source))
         assert zero.get(source, "lint") is None
         assert zero.stats()["entries"] == 0
+
+
+class _BatchCountingStore(MemoryStore):
+    """A memory store that counts how the cache writes to it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes: list[int] = []
+
+    def set(self, key: str, value: bytes, expire: float | None) -> None:
+        self.writes.append(1)
+        super().set(key, value, expire)
+
+    def set_many(self, items: Sequence[tuple[str, bytes, float | None]]) -> None:
+        self.writes.append(len(items))
+        for key, value, expire in items:
+            super().set(key, value, expire)
+
+
+async def test_shared_hits_adopted_in_one_tick_are_written_locally_in_one_store_write() -> None:
+    store = _BatchCountingStore()
+    cache = ValidationCache(store=store)
+    entries = {
+        f"memo1:lint:{n:040x}": encode_entry(f"memo1:lint:{n:040x}", ValidationResult("lint", True), None)
+        for n in range(5)
+    }
+    adopted = [cache.adopt(key, data, f"/tmp/f{n}.py") for n, (key, data) in enumerate(entries.items())]
+    assert all(result is not None and result.cached for result in adopted)
+    assert store.writes == []  # not yet: at the end of this loop tick
+    await asyncio.sleep(0)
+    assert store.writes == [5]
+    assert all(store.get(key) == data for key, data in entries.items())
+
+
+def test_a_synchronous_adopt_is_written_at_once_and_nothing_is_lost_on_close() -> None:
+    store = _BatchCountingStore()
+    cache = ValidationCache(store=store)
+    key = "memo1:lint:" + "0" * 40
+    assert cache.adopt(key, encode_entry(key, ValidationResult("lint", True), None), "/tmp/a.py") is not None
+    assert store.writes == [1] and store.get(key) is not None

@@ -109,6 +109,14 @@ def test_sizes_lists_each_entry_with_the_length_of_its_value(store: Store) -> No
     assert sorted(store.sizes()) == [("large", len(LARGE)), ("small", 3)]
 
 
+def test_set_many_stores_each_item_as_set_would(store: Store) -> None:
+    store.set("a", b"old", None)
+    store.set_many([("a", b"1", None), ("b", LARGE, None), ("c", b"gone", 0)])
+    assert (store.get("a"), store.get("b"), store.get("c")) == (b"1", LARGE, None)
+    store.set_many([])
+    assert store.count() >= 2
+
+
 def test_count_is_the_number_of_entries(store: Store) -> None:
     assert store.count() == 0
     store.set("a", b"1", None)
