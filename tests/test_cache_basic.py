@@ -325,14 +325,14 @@ class _BatchCountingStore(MemoryStore):
             super().set(key, value, expire)
 
 
-async def test_shared_hits_adopted_in_one_tick_are_written_locally_in_one_store_write() -> None:
+async def test_shared_hits_adopted_in_one_tick_are_written_locally_in_one_store_write(tmp_path: Path) -> None:
     store = _BatchCountingStore()
     cache = ValidationCache(store=store)
     entries = {
         f"memo1:lint:{n:040x}": encode_entry(f"memo1:lint:{n:040x}", ValidationResult("lint", True), None)
         for n in range(5)
     }
-    adopted = [cache.adopt(key, data, f"/tmp/f{n}.py") for n, (key, data) in enumerate(entries.items())]
+    adopted = [cache.adopt(key, data, str(tmp_path / f"f{n}.py")) for n, (key, data) in enumerate(entries.items())]
     assert all(result is not None and result.cached for result in adopted)
     assert store.writes == []  # not yet: at the end of this loop tick
     await asyncio.sleep(0)
@@ -340,9 +340,9 @@ async def test_shared_hits_adopted_in_one_tick_are_written_locally_in_one_store_
     assert all(store.get(key) == data for key, data in entries.items())
 
 
-def test_a_synchronous_adopt_is_written_at_once_and_nothing_is_lost_on_close() -> None:
+def test_a_synchronous_adopt_is_written_at_once_and_nothing_is_lost_on_close(tmp_path: Path) -> None:
     store = _BatchCountingStore()
     cache = ValidationCache(store=store)
     key = "memo1:lint:" + "0" * 40
-    assert cache.adopt(key, encode_entry(key, ValidationResult("lint", True), None), "/tmp/a.py") is not None
+    assert cache.adopt(key, encode_entry(key, ValidationResult("lint", True), None), str(tmp_path / "a.py")) is not None
     assert store.writes == [1] and store.get(key) is not None
