@@ -85,7 +85,7 @@ def run_memo(
     for result in report["results"]:
         file = _relative(result.get("file_path"), root)
         files.add(file)
-        if result.get("error") and not str(result["error"]).startswith("skipped:"):
+        if result["status"] == "error":
             errors.append(f"{result['dimension']} {file}: {result['error']}")
         own = tuple(
             sorted(
@@ -102,6 +102,17 @@ def run_memo(
         int(report["summary"].get("cache_hits") or 0),
         tuple(sorted(results, key=lambda row: (row[0], row[1]))),
     )
+
+
+def standard_runs(root: Path, dimension: str, cache_dir: Path, elsewhere: Path) -> dict[str, MemoRun]:
+    """The runs every differential test compares with the bare tool: cold, warm, ``--no-cache``,
+    and cold from another working directory (keys and tools must not depend on it)."""
+    return {
+        "cold": run_memo(root, [dimension], cache_dir),
+        "warm": run_memo(root, [dimension], cache_dir),
+        "no-cache": run_memo(root, [dimension], cache_dir, no_cache=True),
+        "other-cwd": run_memo(root, [dimension], cache_dir, cwd=elsewhere),
+    }
 
 
 def run_tool(argv: list[str], root: Path, env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[bytes]:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.differential._tools_support import Finding, restricted, run_memo, run_tool, write_project
+from tests.differential._tools_support import Finding, restricted, run_memo, run_tool, standard_runs, write_project
 
 INSECURE = """\
 import pickle
@@ -111,13 +111,8 @@ def test_memo_reports_what_bandit_reports_at_the_root(name: str, tmp_path: Path)
     elsewhere.mkdir()
     expected, unparsable = bare_bandit(root)
     cache = tmp_path / "cache"
-    runs = {
-        "cold": run_memo(root, ["security"], cache),
-        "warm": run_memo(root, ["security"], cache),
-        "no-cache": run_memo(root, ["security"], cache, no_cache=True),
-        "other-cwd": run_memo(root, ["security"], cache, cwd=elsewhere),
-        "other-cwd-no-cache": run_memo(root, ["security"], cache, cwd=elsewhere, no_cache=True),
-    }
+    runs = standard_runs(root, "security", cache, elsewhere)
+    runs["other-cwd-no-cache"] = run_memo(root, ["security"], cache, cwd=elsewhere, no_cache=True)
     assert runs["warm"].cache_hits > 0
     for how, run in runs.items():
         assert not run.errors, (how, run.errors)

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.differential._tools_support import Finding, restricted, run_memo, run_tool, write_project
+from tests.differential._tools_support import Finding, restricted, run_tool, standard_runs, write_project
 
 
 def branches(count: int, indent: str) -> str:
@@ -106,12 +106,7 @@ def test_memo_reports_what_radon_measures_at_the_root(name: str, tmp_path: Path)
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     cache = tmp_path / "cache"
-    runs = {
-        "cold": run_memo(root, ["complexity"], cache),
-        "warm": run_memo(root, ["complexity"], cache),
-        "no-cache": run_memo(root, ["complexity"], cache, no_cache=True),
-        "other-cwd": run_memo(root, ["complexity"], cache, cwd=elsewhere),
-    }
+    runs = standard_runs(root, "complexity", cache, elsewhere)
     assert runs["warm"].cache_hits > 0
     assert expected, "the project must have something over the limit"
     for how, run in runs.items():

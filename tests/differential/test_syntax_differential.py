@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.differential._tools_support import MemoRun, run_memo, run_tool, write_project
+from tests.differential._tools_support import MemoRun, run_tool, standard_runs, write_project
 
 PROJECTS: dict[str, dict[str, str | bytes]] = {
     "mixed": {
@@ -70,12 +70,7 @@ def test_memo_reports_what_the_compiler_reports(name: str, tmp_path: Path) -> No
     cache = tmp_path / "cache"
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    runs = {
-        "cold": run_memo(root, ["syntax"], cache),
-        "warm": run_memo(root, ["syntax"], cache),
-        "no-cache": run_memo(root, ["syntax"], cache, no_cache=True),
-        "other-cwd": run_memo(root, ["syntax"], cache, cwd=elsewhere),
-    }
+    runs = standard_runs(root, "syntax", cache, elsewhere)
     assert runs["warm"].cache_hits > 0
     files = sorted(runs["cold"].files)
     assert set(files) == set(PROJECTS[name]), "memo must check every .py and .pyi file"
