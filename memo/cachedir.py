@@ -28,6 +28,7 @@ import functools
 import os
 import re
 import stat
+from collections.abc import Callable, Iterable
 
 from memo.errors import StoreUnavailableError, UnsafeEntryError
 
@@ -301,42 +302,38 @@ class ValueFiles:
         if not (type(name) is str and VALUE_NAME.fullmatch(name)):
             return
         first, second, leaf = name.split("/")
-        with contextlib.suppress(OSError):
-            top = os.open(first, _DIR_FLAGS, dir_fd=self.root)
-            try:
-                with contextlib.suppress(OSError):
-                    directory = os.open(second, _DIR_FLAGS, dir_fd=top)
-                    try:
-                        with contextlib.suppress(OSError):
-                            os.unlink(leaf, dir_fd=directory)  # a symlink is unlinked, not followed
-                    finally:
-                        os.close(directory)
-                    os.rmdir(second, dir_fd=top)
-            finally:
-                os.close(top)
-            os.rmdir(first, dir_fd=self.root)
+        self._prune(first, lambda _: [second], lambda _: [leaf])
 
     def remove_all(self) -> None:
         """Remove every value file and directory (``ab/cd/*``), as when the database is rebuilt."""
         for first in _list(self.root):
-            if not _LEVEL_NAME.fullmatch(first):
-                continue
-            with contextlib.suppress(OSError):
-                top = os.open(first, _DIR_FLAGS, dir_fd=self.root)
-                try:
-                    for second in _list(top):
-                        with contextlib.suppress(OSError):
-                            directory = os.open(second, _DIR_FLAGS, dir_fd=top)
-                            try:
-                                for leaf in _list(directory):
-                                    with contextlib.suppress(OSError):
-                                        os.unlink(leaf, dir_fd=directory)
-                            finally:
-                                os.close(directory)
-                            os.rmdir(second, dir_fd=top)
-                finally:
-                    os.close(top)
-                os.rmdir(first, dir_fd=self.root)
+            if _LEVEL_NAME.fullmatch(first):
+                self._prune(first, _list, _list)
+
+    def _prune(
+        self, first: str, seconds: Callable[[int], Iterable[str]], leaves: Callable[[int], Iterable[str]]
+    ) -> None:
+        """Unlink ``leaves`` in each ``first/second``, then remove the directories left empty.
+
+        Every step is relative to a descriptor of the checked directory and follows no
+        symlink; any error leaves the rest in place (another process may be removing too).
+        """
+        with contextlib.suppress(OSError):
+            top = os.open(first, _DIR_FLAGS, dir_fd=self.root)
+            try:
+                for second in seconds(top):
+                    with contextlib.suppress(OSError):
+                        directory = os.open(second, _DIR_FLAGS, dir_fd=top)
+                        try:
+                            for leaf in leaves(directory):
+                                with contextlib.suppress(OSError):
+                                    os.unlink(leaf, dir_fd=directory)  # a symlink is unlinked, not followed
+                        finally:
+                            os.close(directory)
+                        os.rmdir(second, dir_fd=top)
+            finally:
+                os.close(top)
+            os.rmdir(first, dir_fd=self.root)
 
 
 def _list(directory: int) -> list[str]:
