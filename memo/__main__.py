@@ -43,4 +43,7 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    status = main()
+    from memo_cli import exit_now
+
+    exit_now(status)

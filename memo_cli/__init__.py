@@ -6,7 +6,7 @@ re-exports the entry points.
 
 from __future__ import annotations
 
-from memo_cli.app import build_parser, main, run_main
+from memo_cli.app import build_parser, command, exit_now, main, run_main
 from memo_cli.errors import UsageError
 
-__all__ = ["UsageError", "build_parser", "main", "run_main"]
+__all__ = ["UsageError", "build_parser", "command", "exit_now", "main", "run_main"]

@@ -9,6 +9,8 @@ an unknown dimension, a bad config) with one line on stderr and never a tracebac
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, NoReturn
@@ -231,6 +233,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     return guarded(lambda: _dispatch(args, parser))
+
+
+def exit_now(status: int) -> NoReturn:
+    """End the ``memo`` process with ``status`` once the command is done, skipping interpreter teardown.
+
+    Everything that matters is finished by then: the report is written, the cache closed,
+    the worker pool stopped. What teardown would still do is only a hazard:
+    concurrent.futures' exit hook wakes pool threads through pipes that may already be
+    gone, which now and then printed an "Exception ignored ... Bad file descriptor"
+    traceback after a clean run. multiprocessing's own finalizers still run, so its
+    resource tracker has nothing left to warn about.
+    """
+    import multiprocessing.util
+
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    with contextlib.suppress(Exception):
+        multiprocessing.util._run_finalizers(0)  # type: ignore[attr-defined]
+    os._exit(status)
+
+
+def command() -> NoReturn:
+    """The ``memo`` console script: ``main`` as a process, ended by ``exit_now``."""
+    exit_now(main())
 
 
 def run_main(
