@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -243,3 +244,29 @@ def test_an_error_every_file_shares_is_printed_once_with_its_count(tmp_path: Pat
     assert done.returncode == 1
     assert done.stdout.count("lint error on 3 files: ") == 1, done.stdout
     assert "a.py: lint error" not in done.stdout
+
+
+EXIT_HOOK_PROBE = """
+import concurrent.futures.process as process, os, sys, threading
+from memo_cli import exit_now
+from validators import _pool, shutdown_workers
+
+if __name__ == "__main__":
+    _pool.executor().submit(int).result()
+    shutdown_workers()
+    # What the exit hook met now and then: a pool thread's wake-up pipe, already gone.
+    wakeup, thread = process._ThreadWakeup(), threading.Thread(target=int)
+    os.close(wakeup._writer.fileno())
+    thread.start(), thread.join()
+    process._threads_wakeups[thread] = wakeup
+    exit_now(0) if sys.argv[1] == "exit_now" else sys.exit(0)
+"""
+
+
+def test_the_process_ends_without_concurrent_futures_exit_hook_tracebacks(tmp_path: Path) -> None:
+    """The exit hook wakes pool threads through pipes that may be gone; ``exit_now`` never runs it."""
+    probe = write(tmp_path / "probe.py", EXIT_HOOK_PROBE)
+    ordinary = subprocess.run([sys.executable, str(probe), "sys.exit"], capture_output=True, text=True, timeout=60)
+    assert "Bad file descriptor" in ordinary.stderr, ordinary.stderr  # the failure, staged
+    ended = subprocess.run([sys.executable, str(probe), "exit_now"], capture_output=True, text=True, timeout=60)
+    assert (ended.returncode, ended.stderr) == (0, "")
