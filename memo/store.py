@@ -392,6 +392,10 @@ class DiskStore:
             "eviction_policy": "least-recently-stored",
             "statistics": 0,
             "tag_index": 0,
+            # A warm run reads each entry once: sqlite's 64 MiB memory map and 32 MiB page
+            # cache (diskcache's defaults) would only add the database to the run's memory.
+            "sqlite_mmap_size": 0,
+            "sqlite_cache_size": 1024,
         }
         cache = _BoundedCache(str(self.directory), root=root, timeout=self._timeout, disk=BytesOnlyDisk, **settings)
         try:

@@ -245,13 +245,13 @@ def exit_now(status: int) -> NoReturn:
     traceback after a clean run. multiprocessing's own finalizers still run, so its
     resource tracker has nothing left to warn about.
     """
-    import multiprocessing.util
-
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(Exception):
             stream.flush()
-    with contextlib.suppress(Exception):
-        multiprocessing.util._run_finalizers(0)  # type: ignore[attr-defined]
+    util = sys.modules.get("multiprocessing.util")  # imported only by a run that used the pool
+    if util is not None:
+        with contextlib.suppress(Exception):
+            util._run_finalizers(0)
     os._exit(status)
 
 

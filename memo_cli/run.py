@@ -32,7 +32,7 @@ def dimension_names(values: list[str] | None) -> list[str] | None:
 
 def statistics(report: Report) -> str:
     """``--statistics``: how many findings of each code, most frequent first, as ruff prints them."""
-    counts = Counter((finding.code, result.dimension) for result in report.results for finding in result.findings)
+    counts = Counter((finding.code, result.dimension) for result in report.notable() for finding in result.findings)
     rows = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
     return "".join(f"{count:>6}  {code:<12} [{dimension}]\n" for (code, dimension), count in rows)
 

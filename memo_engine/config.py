@@ -13,7 +13,6 @@ misspelling, the closest valid name.
 
 from __future__ import annotations
 
-import difflib
 import json
 import math
 import sys
@@ -93,6 +92,8 @@ def load(root: Path, config_file: str | Path | None, base: Mapping[str, Any]) ->
 
 def closest(name: str, candidates: Collection[str]) -> str:
     """`` (did you mean 'x'?)`` for the closest candidate to a misspelt name, or ``""``."""
+    import difflib  # only for a misspelt name: kept off the start-up path
+
     match = difflib.get_close_matches(name, sorted(candidates), n=1, cutoff=0.6)
     return f" (did you mean {match[0]!r}?)" if match else ""
 

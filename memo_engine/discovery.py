@@ -13,10 +13,12 @@ import stat
 import subprocess  # nosec B404 - runs only git ls-files, with a fixed argv and no shell
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-
-import pathspec
+from typing import TYPE_CHECKING
 
 from memo_engine.errors import EngineError
+
+if TYPE_CHECKING:
+    import pathspec
 
 SKIPPED_DIRS = frozenset(
     {
@@ -131,7 +133,11 @@ def _inside_pruned_dir(root: str, name: str, memo_: dict[str, bool]) -> bool:
 
 
 def _spec(patterns: Sequence[str]) -> pathspec.GitIgnoreSpec | None:
-    return pathspec.GitIgnoreSpec.from_lines(patterns) if patterns else None
+    if not patterns:
+        return None
+    import pathspec  # only a run with include/exclude patterns needs it
+
+    return pathspec.GitIgnoreSpec.from_lines(patterns)
 
 
 def discover(

@@ -24,8 +24,9 @@ from memo_engine.deadline import TimedOut, with_timeout
 from memo_engine.discovery import discover
 from memo_engine.errors import EngineError
 from memo_engine.report import ProgressCallback, Report
+from memo_engine.resultlog import ResultLog
 from memo_engine.schedule import CHECKS_PER_CORE as CHECKS_PER_CORE  # re-exported: its old home
-from memo_engine.schedule import Check, Tracker, checks_in_flight, plan, queues, work
+from memo_engine.schedule import Check, Tracker, checks_in_flight, plan, queues, segments, work
 from validators import Validator
 from validators._parallelism import limited_to
 from validators._process import cores
@@ -105,17 +106,17 @@ class Engine:
         )
         lanes = plan(self.validators, files)
         tracker = Tracker(lanes, self.progress)
-        results: list[ValidationResult | None] = [None] * tracker.checks_total
+        results = ResultLog(segments(lanes), tracker.checks_total)
         with memo.bind_cache(self.cache, root=self.root), limited_to(self.jobs):
             await asyncio.gather(
                 *(
-                    work(queue, self._check, results, tracker)
+                    work(queue, self._check, results.record, tracker)
                     for queue, workers in queues(lanes, checks_in_flight(self.jobs))
                     for _ in range(workers)
                 )
             )
         return Report(
-            results=[result for result in results if result is not None],
+            results=results,
             files=tracker.files_total,
             dimension_names=tuple(dict.fromkeys(cls.dimension for cls in self.validators)),
             wall_time_s=time.perf_counter() - started,

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from memo import ValidationResult
+from memo_engine.resultlog import ResultLog
 
 
 @dataclass(frozen=True)
@@ -32,7 +33,8 @@ class Report:
     when it tears the loop down, and a dataclass repr of thousands of findings is costly.
     """
 
-    results: list[ValidationResult]
+    results: Sequence[ValidationResult]
+    """Every result, in check order (a ``ResultLog`` from ``Engine.run``, which keeps clean ones compactly)."""
     files: int
     """Files at least one validator checked."""
     dimension_names: tuple[str, ...]
@@ -50,6 +52,12 @@ class Report:
     """No findings that fail, no errors and no skips: a check that did not run proves nothing."""
 
     def __post_init__(self) -> None:
+        if isinstance(self.results, ResultLog):
+            log = self.results  # it counted as the results came in
+            self.findings, self.hits, self.errors, self.skipped = log.findings, log.hits, log.errors, log.skipped
+            self.misses = log.misses if self.cache_enabled else 0
+            self.passed = log.errors == 0 and log.skipped == 0 and log.all_passed
+            return
         findings = hits = misses = errors = skipped = 0
         all_passed = True
         for result in self.results:
@@ -62,6 +70,20 @@ class Report:
         self.findings, self.hits, self.errors, self.skipped = findings, hits, errors, skipped
         self.misses = misses if self.cache_enabled else 0
         self.passed = errors == 0 and skipped == 0 and all_passed
+
+    def ordered(self) -> Iterator[ValidationResult]:
+        """Every result by file, then dimension (check order within both), one at a time."""
+        if isinstance(self.results, ResultLog):
+            return self.results.ordered()
+        ordered = sorted(self.results, key=lambda result: result.dimension)
+        ordered.sort(key=lambda result: result.file_path or "")
+        return iter(ordered)
+
+    def notable(self) -> Iterator[ValidationResult]:
+        """The results with something to say (findings, errors, skips, failures), in check order."""
+        if isinstance(self.results, ResultLog):
+            return self.results.notable()
+        return (r for r in self.results if r.findings or r.error is not None or not r.passed)
 
     @property
     def dimensions(self) -> int:

@@ -58,6 +58,11 @@ class Lane:
                 yield Check(index, cls, path)
 
 
+def segments(lanes: Sequence[Lane]) -> list[tuple[int, str, Sequence[Path | None]]]:
+    """Every lane's segments as ``(index of the first check, dimension, paths)``."""
+    return [(start, lane.validator.dimension, paths) for lane in lanes for start, paths in lane.segments]
+
+
 def plan(validators: Sequence[type[Validator]], files: Sequence[Path]) -> list[Lane]:
     """One lane per validator: project-level checks first (they are the slow ones), then per-file checks.
 
@@ -87,7 +92,7 @@ def queues(lanes: Sequence[Lane], workers: int) -> list[tuple[Iterator[Check], i
 async def work(
     queue: Iterator[Check],
     check: Callable[[Check], Awaitable[ValidationResult]],
-    results: list[ValidationResult | None],
+    record: Callable[[int, ValidationResult], None],
     tracker: Tracker,
 ) -> None:
     """One worker: take checks from ``queue`` until it is empty, recording each result.
@@ -100,7 +105,7 @@ async def work(
     """
     for item in queue:
         result = await check(item)
-        results[item.index] = result
+        record(item.index, result)
         tracker.done(item, result)
         await asyncio.sleep(0)
 

@@ -71,3 +71,21 @@ def test_the_import_scan_reads_statements_not_mentions() -> None:
         b'from a import (\n    b,\n    c,  # import d\n)\nx = "import e"\n  import f.g, h as k\nfrom .rel import z\n'
     )
     assert imported_modules(source) == ("a", "a.b", "a.c", "f.g", "h")
+
+
+def test_remembered_imports_are_a_window_of_recent_files_not_every_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_ruff_context, "_MAX_IMPORTS", 4)
+    observer = _settled_observer()
+    paths = []
+    for number in range(10):
+        path = tmp_path / f"m{number}.py"
+        path.write_text(f"import mod{number}\n", encoding="utf-8")
+        paths.append(path)
+
+    assert [observer.imports(str(path)) for path in paths] == [(f"mod{n}",) for n in range(10)]
+    assert len(observer._imports) == 4
+    assert list(observer._imports) == [str(path) for path in paths[-4:]]
+    # A forgotten file is read again, and answers the same.
+    assert observer.imports(str(paths[0])) == ("mod0",)

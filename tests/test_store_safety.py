@@ -15,6 +15,7 @@ import pytest
 
 from memo import Finding, MemoryStore, ValidationCache, ValidationResult
 from memo.codec import decode_entry, encode_entry
+from memo.store import DiskStore
 from tests.helpers import counting_validator_class, write
 
 
@@ -373,4 +374,14 @@ def test_settings_planted_in_the_database_are_not_applied(tmp_path: Path, settin
     assert store.get("seed") == b"s"
     store.set("k", b"v", None)  # not a read-only database, not a TypeError out of the store
     assert store.get("k") == b"v"
+    store.close()
+
+
+def test_the_database_is_read_through_a_small_page_cache_not_mapped_into_memory(tmp_path: Path) -> None:
+    """A warm run reads each entry once; mapping the database in only grows the run's memory."""
+    store = DiskStore(tmp_path / "cache")
+    store.set("k", b"v", None)
+    connection = store._open()._con
+    assert connection.execute("PRAGMA mmap_size").fetchone()[0] == 0
+    assert connection.execute("PRAGMA cache_size").fetchone()[0] == 1024
     store.close()

@@ -7,7 +7,6 @@ slow and so left out: run it with ``--dimension types``.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable, Mapping
 
 from validators._pool import shutdown as shutdown_workers
@@ -45,6 +44,8 @@ def resolve(dimensions: Iterable[str], registry: Mapping[str, type[Validator]] |
     for name in dimensions:
         cls = known.get(name)
         if cls is None:
+            import difflib  # only for a misspelt name: kept off the start-up path
+
             match = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.6)
             hint = f" (did you mean {match[0]!r}?)" if match else ""
             raise ValueError(f"unknown dimension {name!r}{hint} (known: {', '.join(sorted(known))})")

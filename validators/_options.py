@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -83,6 +82,8 @@ def check_table(options: Mapping[str, Any], dimension: str, checks: Mapping[str,
     """
     for name in options:
         if name not in checks:
+            import difflib  # only for a misspelt name: kept off the start-up path
+
             match = difflib.get_close_matches(name, sorted(checks), n=1, cutoff=0.6)
             hint = f" (did you mean {match[0]!r}?)" if match else f" (known: {', '.join(sorted(checks)) or 'none'})"
             raise OptionError(f"config [{dimension}] has no option {name!r}{hint}")

@@ -5,6 +5,10 @@ processes both cores are busy. Workers come from a forkserver that has already
 imported the worker module, so starting one costs a fork, not an interpreter start,
 and the parent's threads (asyncio, the cache) are never forked.
 
+multiprocessing and ``concurrent.futures.process`` are imported when the pool is first
+made: a warm run, every check a cache hit, never starts a worker and need not pay for
+them. Until then every function here finds nothing to stop.
+
 Nothing the pool starts imports from the user's working directory: the forkserver
 starts without the current directory on ``sys.path`` (a project's own ``validators/``
 or ``memo/`` would otherwise shadow ours), and each worker exits when memo is gone
@@ -15,26 +19,21 @@ from __future__ import annotations
 
 import asyncio
 import atexit
-import concurrent.futures.process
 import contextlib
-import multiprocessing
-import multiprocessing.forkserver
-import multiprocessing.resource_tracker
-import multiprocessing.util
 import os
 import signal
 import sys
 import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
-from multiprocessing.connection import Connection
-from multiprocessing.context import BaseContext
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from validators import _parallelism
 from validators._process import ToolError
-from validators._workers import start_worker
+
+if TYPE_CHECKING:
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing.connection import Connection
+    from multiprocessing.context import BaseContext
 
 T = TypeVar("T")
 A = TypeVar("A")
@@ -99,6 +98,9 @@ def _context() -> BaseContext:
     module. Where that cannot be done it preloads nothing: each worker then imports the
     worker module itself, through memo's own ``sys.path``.
     """
+    import multiprocessing
+    import multiprocessing.forkserver
+
     if "forkserver" not in multiprocessing.get_all_start_methods():  # pragma: no cover - Windows
         return multiprocessing.get_context("spawn")
     context = multiprocessing.get_context("forkserver")
@@ -116,6 +118,10 @@ def executor() -> ProcessPoolExecutor:
     global _executor, _owner
     with _lock:
         if _executor is None:
+            from concurrent.futures import ProcessPoolExecutor
+
+            from validators._workers import start_worker
+
             context = _context()
             _owner = context.Pipe(duplex=False)
             _executor = ProcessPoolExecutor(
@@ -144,6 +150,8 @@ def shutdown() -> None:
         if process.is_alive():
             process.kill()
     pool.shutdown(wait=True)
+    import concurrent.futures.process
+
     # The pool is joined: nothing is left for concurrent.futures' exit hook to wake. Its
     # entry would otherwise stay until the executor is collected, and the hook, writing to
     # a pipe that is gone by then, printed an "Exception ignored ... Bad file descriptor"
@@ -166,7 +174,9 @@ def kill_now() -> list[int]:
     it is killed too, as it would otherwise linger until its last worker is reaped.
     """
     pids = [pid for pid in list(getattr(_executor, "_processes", None) or ()) if isinstance(pid, int)]
-    forkserver = getattr(multiprocessing.forkserver._forkserver, "_forkserver_pid", None)
+    forkserver_module = sys.modules.get("multiprocessing.forkserver")
+    server = getattr(forkserver_module, "_forkserver", None)
+    forkserver = getattr(server, "_forkserver_pid", None)
     if isinstance(forkserver, int):
         pids.append(forkserver)
     for pid in pids:
@@ -184,6 +194,8 @@ async def run_in_pool(func: Callable[[A], T], arg: A, timeout: float) -> T:
     A worker that overruns keeps its core until it finishes (a running call cannot be
     interrupted), but the caller gets its error result at once.
     """
+    from concurrent.futures.process import BrokenProcessPool
+
     loop = asyncio.get_running_loop()
     pool = executor() if _main_importable() else None
     try:
@@ -200,8 +212,14 @@ def resource_tracker() -> int | None:
 
     It is not killed with the workers: ``release_after_kill`` lets it exit cleanly.
     """
-    pid = getattr(multiprocessing.resource_tracker._resource_tracker, "_pid", None)
+    pid = getattr(_tracker(), "_pid", None)
     return pid if isinstance(pid, int) else None
+
+
+def _tracker() -> object:
+    """multiprocessing's resource tracker, or None when multiprocessing was never used here."""
+    module = sys.modules.get("multiprocessing.resource_tracker")
+    return getattr(module, "_resource_tracker", None)
 
 
 def release_after_kill() -> int | None:
@@ -213,8 +231,11 @@ def release_after_kill() -> int | None:
     then memo's end of the tracker's pipe is closed, so the tracker exits (its other
     holders, the workers, are dead). Returns the tracker's pid, to wait for, or None.
     """
-    multiprocessing.util._run_finalizers(0)  # type: ignore[attr-defined]
-    fd = getattr(multiprocessing.resource_tracker._resource_tracker, "_fd", None)
+    util = sys.modules.get("multiprocessing.util")
+    if util is None:
+        return None  # multiprocessing never used: no pool, no semaphores, no tracker
+    util._run_finalizers(0)
+    fd = getattr(_tracker(), "_fd", None)
     if isinstance(fd, int):
         with contextlib.suppress(OSError):
             os.close(fd)

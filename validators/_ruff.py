@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import json
 import os
-import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any, ClassVar
@@ -156,7 +155,7 @@ class RuffValidator(BatchedValidator):
             modules = OBSERVER.imports(path) if self.reads_imports else None
             taken = snapshot(self.project_root(), path, use_config=self._use_project_config(), modules=modules)
         except Exception:  # no traceback from a key; a key that matches nothing instead
-            return f"ruff-context=unknown-{uuid.uuid4().hex}"
+            return f"ruff-context=unknown-{os.urandom(16).hex()}"
         self._context = taken
         return f"ruff-context={taken.digest}"
 

@@ -61,6 +61,10 @@ CONFIG_NAMES = (".ruff.toml", "ruff.toml", "pyproject.toml")
 """ruff's config file names, in its order of precedence within one directory."""
 _PACKAGE_MARKERS = ("__init__.py", "__init__.pyi")
 _MAX_ENTRIES = 100_000
+_MAX_IMPORTS = 8192
+"""Files whose imports are remembered. One per file, not per directory: a run reads each
+file's imports once (and again right after ruff ran on it), so a window of recent files
+serves it, and a run over a large tree does not hold every file's imports to its end."""
 _ABSENT = "-"
 
 
@@ -247,7 +251,7 @@ class Observer:
             return ()
         modules = imported_modules(data)
         if _trusted(info, self._clock):
-            self._remember(self._imports, path, (signature, modules))
+            self._remember(self._imports, path, (signature, modules), _MAX_IMPORTS)
         return modules
 
     def listing_signature(self, directory: str, entries: dict[str, str] | None) -> StatSignature | None:
@@ -282,9 +286,9 @@ class Observer:
         return lines, roots
 
     @staticmethod
-    def _remember(memo: dict[str, Any], path: str, view: object) -> None:
-        if len(memo) >= _MAX_ENTRIES:
-            memo.clear()
+    def _remember(memo: dict[str, Any], path: str, view: object, limit: int = _MAX_ENTRIES) -> None:
+        if len(memo) >= limit:
+            del memo[next(iter(memo))]  # the oldest entry
         memo[path] = view
 
 

@@ -15,10 +15,12 @@ import signal
 import threading
 import warnings
 from collections.abc import Callable, Sequence
-from multiprocessing.connection import Connection
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from validators._outcome import Outcome, RawFinding
+
+if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
 
 _SYNTAX_CODES = {"IndentationError": "indentation-error", "TabError": "tab-error"}
 

@@ -6,7 +6,6 @@ import io
 import json
 from typing import TextIO
 
-from memo_cli.formats import sorted_results
 from memo_engine import Report
 
 _compact = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": ")).encode
@@ -24,7 +23,7 @@ def write_json(report: Report, out: TextIO) -> None:
     summary = json.dumps(report.summary(), indent=2, ensure_ascii=False).replace("\n", "\n  ")
     out.write(f'{{\n  "summary": {summary},\n  "results": [')
     separator = "\n    "
-    for result in sorted_results(report.results):
+    for result in report.ordered():
         out.write(separator)
         out.write(_compact(result.to_dict()))
         separator = ",\n    "

@@ -46,7 +46,7 @@ def to_sarif(report: Report) -> str:
     notifications: list[dict[str, Any]] = []
     root = report.root
     rule_index: dict[str, int] = {}
-    for result in sorted_results(report.results):
+    for result in sorted_results(report.notable()):
         for finding in result.findings:
             if finding.code not in rules:
                 rule_index[finding.code] = len(rules)

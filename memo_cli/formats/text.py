@@ -41,8 +41,9 @@ def summary_line(report: Report) -> str:
 def to_text(report: Report, cwd: Path | None = None, *, summary: bool = True) -> str:
     """Findings and errors grouped by file (``path:line:col code message``), skips, then the summary."""
     cwd = Path.cwd() if cwd is None else cwd
-    by_file, skipped = _grouped(report.results)
-    shared = _shared_errors(report.results)
+    notable = list(report.notable())  # a clean result prints nothing
+    by_file, skipped = _grouped(notable)
+    shared = _shared_errors(notable)
     lines = [line for file_path, results in by_file.items() for line in _file_lines(file_path, results, cwd, shared)]
     lines += [f"{dimension} error on {_count(count, 'file')}: {error}" for (dimension, error), count in shared.items()]
     lines += [
