@@ -56,16 +56,7 @@ class ResultLog(Sequence[ValidationResult]):
         self.hits += result.cached
         self.misses += not result.cached and result.file_path is not None
         self.all_passed = self.all_passed and result.passed
-        if (
-            result.passed
-            and not result.findings
-            and result.error is None
-            and result.skip_reason is None
-            and path is not None
-            and result.dimension == dimension
-            and result.file_path == os.fspath(path)
-            and type(result) is ValidationResult
-        ):
+        if _clean(result, dimension, path):
             self._state[index] = _CLEAN_CACHED if result.cached else _CLEAN
             self._durations[index] = result.duration_s
             return
@@ -155,6 +146,20 @@ class ResultLog(Sequence[ValidationResult]):
 
     def __repr__(self) -> str:
         return f"ResultLog({self.recorded} results)"
+
+
+def _clean(result: ValidationResult, dimension: str, path: Path | None) -> bool:
+    """Whether ``result`` says nothing but "passed" about its check's own file and dimension."""
+    return (
+        type(result) is ValidationResult
+        and result.passed
+        and not result.findings
+        and result.error is None
+        and result.skip_reason is None
+        and path is not None
+        and result.dimension == dimension
+        and result.file_path == os.fspath(path)
+    )
 
 
 def _text(path: Path | None) -> str:
