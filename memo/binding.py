@@ -24,7 +24,7 @@ from typing import Any
 from memo.cache import ValidationCache, default_cache_dir
 from memo.enabled import caching_enabled as caching_enabled  # re-exported: it lived here first
 from memo.hashing import HashMemo
-from memo.keys import ConfigDigests, config_hash
+from memo.keys import ConfigDigests, KeyMemo, config_hash
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,10 @@ class CacheBinding:
     an instance with neither ``cache_config()`` nor ``config``. Kept for compatibility."""
     root: Path | None = None
     hashes: HashMemo = field(default_factory=HashMemo)
+    keys: KeyMemo = field(default_factory=KeyMemo)
+    """Keys derived in this binding, by their parts (``KeyMemo``)."""
+    prepared: dict[int, tuple[Any, Any]] = field(default_factory=dict)
+    """Plans ``memo.decorator.prefetch`` made for calls to come: ``{id(instance): (instance, CallPlan)}``."""
     config_digests: ConfigDigests | None = None
     """Config digests remembered for this run; None (outside a run) hashes every time,
     because a process-long memo would outlive a config changed in place."""

@@ -27,7 +27,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from types import TracebackType
@@ -61,6 +61,10 @@ INDEX_DIRECTORY = "explain"
 """Subdirectory of the cache directory holding the per-file records ``memo.explain`` reads."""
 RECORD_BATCH = 512
 """Explain records kept in memory before they are written."""
+PREFETCH_LIMIT = 1 << 16
+"""Prefetched entries kept for the lookups to come; past it, the oldest prefetch is dropped."""
+
+_NOT_PREFETCHED = object()
 
 
 class _CacheTTL(enum.Enum):
@@ -158,6 +162,8 @@ class ValidationCache:
         """The shared tier behind this one (``memo.remote``), or None."""
         self._index: Store | None = index_store
         self._pending: dict[str, bytes] = {}
+        self._prefetched: dict[str, bytes | None] = {}
+        """Entry bytes (None: found missing) read ahead by ``prefetch``, each for one ``lookup``."""
         if store is not None:
             self._store: Store | None = store
             if index_store is None:
@@ -245,7 +251,10 @@ class ValidationCache:
             return None
         counters = self._counters
         try:
-            data = store.get(key)
+            prefetched = self._prefetched
+            data = prefetched.pop(key, _NOT_PREFETCHED) if prefetched else _NOT_PREFETCHED
+            if data is _NOT_PREFETCHED:
+                data = store.get(key)
             result = None if data is None else decode_entry(key, data, file_path, self._clock())
         except UnsafeEntryError as exc:
             counters.rejected += 1
@@ -261,6 +270,47 @@ class ValidationCache:
             counters.hits += 1
         return result
 
+    def prefetch(self, keys: Iterable[str]) -> int:
+        """Read the entries under ``keys`` in one store read, for the ``lookup`` of each that follows.
+
+        For a caller that knows a batch of keys before it looks them up (a run's checks):
+        one query instead of one per key. Each ``lookup`` takes its key's bytes from here
+        (once) and verifies them as any read: key, schema, expiry. A key found missing is
+        a miss for its next lookup, unless something is stored under it first. Returns how
+        many were found; 0 when disabled or the store failed. Never raises.
+        """
+        store = self._store
+        if store is None or not caching_enabled():
+            return 0
+        wanted = list(dict.fromkeys(keys))
+        try:
+            found = store.get_many(wanted)
+        except StoreError as exc:
+            self._failed(exc)
+            return 0
+        prefetched = self._prefetched
+        if len(prefetched) + len(wanted) > PREFETCH_LIMIT:
+            prefetched.clear()
+        for key in wanted:
+            prefetched[key] = found.get(key)
+        return len(found)
+
+    def lookup_many(self, keys: Mapping[str, str | None]) -> dict[str, ValidationResult]:
+        """The live results under ``keys`` (``{key: file_path}``), read in one store read; misses left out.
+
+        Each key is counted as a hit or a miss, and each entry verified, as by ``lookup``.
+        Nothing is read when disabled. Never raises.
+        """
+        if self._store is None or not caching_enabled():
+            return {}
+        self.prefetch(keys)
+        found: dict[str, ValidationResult] = {}
+        for key, file_path in keys.items():
+            result = self.lookup(key, file_path)
+            if result is not None:
+                found[key] = result
+        return found
+
     def store(self, key: str, result: ValidationResult, ttl: TTL = CACHE_TTL, parts: KeyParts | None = None) -> bool:
         """Store ``result`` under ``key``; whether it was stored. Never raises.
 
@@ -270,6 +320,7 @@ class ValidationCache:
         store = self._store
         if store is None:
             return False
+        self._prefetched.pop(key, None)  # read afresh from now on, not as prefetched before this
         if isinstance(ttl, _CacheTTL):
             ttl = self.ttl
         if ttl == 0:
@@ -307,6 +358,7 @@ class ValidationCache:
             return None
         if result is None:
             return None
+        self._prefetched.pop(key, None)
         if self.ttl == 0:
             return result  # ttl 0: this cache stores nothing
         # The envelope's own expiry is checked on every read; the store's is housekeeping.
@@ -463,6 +515,7 @@ class ValidationCache:
             self._failed(exc)
             return 0
         self._pending = {}
+        self._prefetched.clear()
         index = self._index
         if index is not None:
             try:
@@ -534,6 +587,7 @@ class ValidationCache:
         """Write what is kept in memory and close the stores."""
         if self.remote is not None:
             self.remote.close()
+        self._prefetched.clear()
         self.flush_adopted()
         if self._store is not None:
             self._store.close()

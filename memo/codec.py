@@ -15,6 +15,8 @@ the dataclasses with no per-field lookups::
 from __future__ import annotations
 
 import json
+import json.scanner
+from collections.abc import Callable
 from typing import Any
 
 from memo.errors import UnsafeEntryError
@@ -28,7 +30,9 @@ A finding whose path really is ``""`` is stored as ``null``, so it comes back as
 """
 
 _encoder = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-_decode = json.JSONDecoder().decode
+_scan: Callable[[str, int], tuple[Any, int]] = json.scanner.make_scanner(json.JSONDecoder())  # type: ignore[arg-type]
+"""The decoder's own scanner, called directly: ``decode`` wraps it in two whitespace regex
+matches, and an envelope (which ``encode_entry`` writes without any) needs neither."""
 
 
 def encode_entry(key: str, result: ValidationResult, expires_at: float | None) -> bytes:
@@ -60,7 +64,13 @@ def decode_entry(key: str, data: Any, file_path: str | None, now: float) -> Vali
     if type(data) is not bytes:
         raise UnsafeEntryError(f"entry is a {type(data).__name__}, not bytes")
     try:
-        schema, stored_key, expires_at, dimension, passed, error, duration_s, rows = _decode(data.decode())
+        text = data.decode()
+        envelope, end = _scan(text, 0)
+        if end != len(text):
+            raise ValueError(f"extra data after the envelope at {end}")
+        schema, stored_key, expires_at, dimension, passed, error, duration_s, rows = envelope
+    except StopIteration as exc:  # the scanner's "no JSON value here"
+        raise UnsafeEntryError(f"entry is malformed: no JSON value at {exc.value}") from exc
     except (ValueError, TypeError, RecursionError) as exc:  # RecursionError: a planted "[[[[...]]]]"
         raise UnsafeEntryError(f"entry is malformed: {exc}") from exc
     if schema != SCHEMA_VERSION or stored_key != key:

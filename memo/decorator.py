@@ -28,7 +28,7 @@ import inspect
 import os
 import sys
 import weakref
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
@@ -44,7 +44,6 @@ from memo.keys import (
     ValidatorIdentity,
     config_digest,
     encode_identity,
-    key_string,
     relative_key_path,
 )
 from memo.results import ValidationResult
@@ -82,8 +81,19 @@ def validator_identity(instance: Any) -> str:
     """
     cls = type(instance)
     extra = getattr(instance, "cache_identity", None)
-    version = f"{getattr(instance, 'version', '')}+code.{code_digest(cls)}"
-    return encode_identity(cls.__module__, cls.__qualname__, version, None if extra is None else str(extra()))
+    tool = None if extra is None else str(extra())
+    version = str(getattr(instance, "version", ""))
+    known = _identities.get(cls)
+    if known is not None and known[0] == version and known[1] == tool:
+        return known[2]
+    identity = encode_identity(cls.__module__, cls.__qualname__, f"{version}+code.{code_digest(cls)}", tool)
+    _identities[cls] = (version, tool, identity)
+    return identity
+
+
+_identities: weakref.WeakKeyDictionary[type, tuple[str, str | None, str]] = weakref.WeakKeyDictionary()
+"""The identity last encoded for each class, with the version and ``cache_identity()`` it was
+encoded from: both are asked for on every call, and a change in either encodes anew."""
 
 
 _code_digests: weakref.WeakKeyDictionary[type, str] = weakref.WeakKeyDictionary()
@@ -179,7 +189,7 @@ def plan_or_reason(instance: Any, dimension: str) -> CallPlan | str:
         return "this run has no cache"
     if not cache.available:
         return f"the cache is unavailable: {cache.unavailable_reason}"
-    path = os.fspath(file_path)
+    path = file_path if type(file_path) is str else os.fspath(file_path)
     try:
         stamp = binding.hashes.stamp(path)
     except (OSError, ValueError) as exc:
@@ -196,8 +206,73 @@ def plan_or_reason(instance: Any, dimension: str) -> CallPlan | str:
     relative = relative_key_path(path, getattr(instance, "root", None) or binding.root)
     identity = validator_identity(instance)
     context = validator_context(instance)
-    key = key_string(relative, stamp.digest, config, dimension, identity, context=context)
+    key = binding.keys.key(relative, stamp.digest, config, dimension, identity, context)
     return CallPlan(binding, cache, path, stamp, key, relative, config, dimension, identity, context)
+
+
+def prefetch(instances: Iterable[Any]) -> int:
+    """Plan the coming ``validate()`` of each of ``instances`` and read their entries in one query.
+
+    For a caller that knows a batch of checks before it awaits them (a run's engine): the
+    entries are read with one ``ValidationCache.prefetch``, and each instance's plan is
+    kept for its next ``validate()``, so no key is derived twice. That call still stats
+    the file: the kept plan serves only while the file's stamp is the very one it was
+    made with, the same binding is in force and caching is on; otherwise the call plans
+    afresh. Its entry is verified on lookup as any other. Returns how many entries were
+    found. Instances whose calls run uncached are skipped.
+    """
+    binding = current_binding() or default_binding()
+    cache = binding.cache
+    if cache is None or not cache.available or not caching_enabled():
+        return 0
+    keys: list[str] = []
+    prepared = binding.prepared
+    for instance in instances:
+        try:
+            dimension = _decorated_dimension(instance)
+        except TypeError:
+            continue
+        plan = plan_or_reason(instance, dimension)
+        if isinstance(plan, str):
+            continue
+        if len(prepared) >= PREPARED_LIMIT:
+            prepared.clear()
+        prepared[id(instance)] = (instance, plan)
+        keys.append(plan.key)
+    return cache.prefetch(keys) if keys else 0
+
+
+PREPARED_LIMIT = 1 << 16
+"""Plans kept by ``prefetch`` for calls not made yet; past it, they are dropped (the calls plan afresh)."""
+
+
+def _decorated_dimension(instance: Any) -> str:
+    """The dimension ``instance.validate`` is cached under: its decorator's, else its class's."""
+    dimension = getattr(getattr(type(instance), "validate", None), DIMENSION_ATTRIBUTE, None)
+    return dimension if isinstance(dimension, str) and dimension else _class_dimension(instance)
+
+
+def _prepared_plan(instance: Any, dimension: str) -> CallPlan | None:
+    """The plan ``prefetch`` kept for this call, if it still holds; it is used once either way."""
+    binding = current_binding() or default_binding()
+    prepared = binding.prepared
+    if not prepared:
+        return None
+    kept = prepared.pop(id(instance), None)
+    if kept is None or kept[0] is not instance:
+        return None
+    plan: CallPlan = kept[1]
+    if plan.dimension != dimension or not caching_enabled():  # kept per binding: never another run's
+        return None
+    try:
+        # A trusted stamp comes back as the very object while the file's stat is unchanged.
+        if binding.hashes.stamp(plan.file_path) is not plan.stamp:
+            return None
+    except (OSError, ValueError):
+        return None
+    if validator_identity(instance) != plan.validator:
+        return None
+    return plan
 
 
 def cache_plan(instance: Any, dimension: str) -> CallPlan | None:
@@ -286,7 +361,8 @@ def cached_validation(dimension: str | None = None, *, ttl: TTL = CACHE_TTL) -> 
         ) -> Any:
             if instance is None or args or kwargs:
                 return await wrapped(*args, **kwargs)
-            plan = plan_or_reason(instance, dimension or _class_dimension(instance))
+            wanted = dimension or _class_dimension(instance)
+            plan = _prepared_plan(instance, wanted) or plan_or_reason(instance, wanted)
             if isinstance(plan, str):
                 return await _uncached(wrapped, instance)
             cache = plan.cache

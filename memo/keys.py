@@ -131,10 +131,25 @@ def relative_key_path(file_path: str | os.PathLike[str], root: str | os.PathLike
     orchestrator hands validators paths under the root it was given. Memoised, because a
     run asks for each file once per dimension.
     """
-    path = os.fspath(file_path)
-    base = None if root is None else os.fspath(root)
-    absolute = os.path.isabs(path) and (base is None or os.path.isabs(base))
-    return _relative_key_path(path, base, "" if absolute else os.getcwd())
+    path = file_path if type(file_path) is str else os.fspath(file_path)
+    base = root if root is None or type(root) is str else os.fspath(root)
+    known = _absolute_relatives.get((path, base))
+    if known is not None:
+        return known
+    if os.path.isabs(path) and (base is None or os.path.isabs(base)):
+        # Absolute inputs mean the same thing from any working directory: remembered by
+        # their own strings, one dict lookup on the next hit.
+        relative = _relative_key_path(path, base, "")
+        if len(_absolute_relatives) >= _ABSOLUTE_RELATIVES_MAX:
+            _absolute_relatives.clear()
+        _absolute_relatives[path, base] = relative
+        return relative
+    return _relative_key_path(path, base, os.getcwd())
+
+
+_ABSOLUTE_RELATIVES_MAX = 1 << 16
+_absolute_relatives: dict[tuple[str, str | None], str] = {}
+"""``relative_key_path`` of absolute ``(path, root)`` pairs: what a run asks for on every hit."""
 
 
 @functools.lru_cache(maxsize=1 << 16)
@@ -253,6 +268,35 @@ def key_string(
     )
     digest = hashlib.blake2b(payload.encode(errors="surrogatepass"), digest_size=20).hexdigest()
     return f"memo{schema}:{dimension}:{digest}"
+
+
+class KeyMemo:
+    """``key_string`` memoised, because a run derives the same keys on every hit.
+
+    Exact, since ``key_string`` is a pure function of its parts: a part that differs in
+    any way is another memo key. Bounded: past ``max_entries`` it starts afresh.
+    """
+
+    __slots__ = ("_keys", "_max_entries")
+
+    def __init__(self, max_entries: int = 1 << 16) -> None:
+        self._keys: dict[tuple[str, str, str, str, str, str], str] = {}
+        self._max_entries = max_entries
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def key(self, path: str, content: str, config: str, dimension: str, validator: str, context: str = "") -> str:
+        """``key_string(path, content, config, dimension, validator, context=context)``."""
+        parts = (path, content, config, dimension, validator, context)
+        known = self._keys.get(parts)
+        if known is not None:
+            return known
+        key = key_string(path, content, config, dimension, validator, context=context)
+        if len(self._keys) >= self._max_entries:
+            self._keys.clear()
+        self._keys[parts] = key
+        return key
 
 
 def key_dimension(key: str) -> str | None:

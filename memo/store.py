@@ -14,7 +14,7 @@ import sqlite3
 import stat
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -58,6 +58,8 @@ class Store(Protocol):
       breakdown of what is held (``memo cache stats``); not on any hot path.
     - ``set_many(items)``: ``set`` for each ``(key, value, expire)``, as one write where the
       store can (one transaction on disk); on an error some may have been stored.
+    - ``get_many(keys)``: ``{key: bytes}`` of exactly those of ``keys`` that ``get`` would
+      find, as one read where the store can (one query on disk); a miss is left out.
     - ``close()``: releases connections and descriptors; may be called twice; a later
       call opens the store again with its entries intact.
     """
@@ -77,6 +79,8 @@ class Store(Protocol):
     def sizes(self) -> Iterator[tuple[str, int]]: ...
 
     def set_many(self, items: Sequence[tuple[str, bytes, float | None]]) -> None: ...
+
+    def get_many(self, keys: Iterable[str]) -> dict[str, bytes]: ...
 
     def close(self) -> None: ...
 
@@ -125,6 +129,14 @@ class MemoryStore:
     def set_many(self, items: Sequence[tuple[str, bytes, float | None]]) -> None:
         for key, value, expire in items:
             self.set(key, value, expire)
+
+    def get_many(self, keys: Iterable[str]) -> dict[str, bytes]:
+        found = {}
+        for key in keys:
+            value = self.get(key)
+            if value is not None:
+                found[key] = value
+        return found
 
     def close(self) -> None:
         """Nothing to release."""
@@ -245,6 +257,44 @@ _DBNAME = "cache.db" if diskcache is None else str(diskcache.core.DBNAME)
 _DATABASE_FILES = tuple(_DBNAME + suffix for suffix in ("", "-wal", "-shm", "-journal"))
 
 
+_forks = 0
+"""How many times this process is a fork's child: a connection from before a fork is not used after it."""
+
+
+def _forked() -> None:
+    global _forks
+    _forks += 1
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forked)
+
+
+_SELECT_ONE = (
+    "SELECT mode, filename, value FROM Cache WHERE key = ? AND raw = 1 AND (expire_time IS NULL OR expire_time > ?)"
+)
+"""diskcache's own ``get`` query, less the columns memo does not use.
+
+``Cache.get`` runs exactly this (and writes nothing) when statistics are off and the
+eviction policy updates nothing on a read; read directly, a hit skips its generic
+argument handling. Keys are always stored raw (``BytesOnlyDisk.put``).
+"""
+
+_SELECT_MANY = (
+    "SELECT key, mode, filename, value FROM Cache"
+    " WHERE key IN ({marks}) AND raw = 1 AND (expire_time IS NULL OR expire_time > ?)"
+)
+
+GET_MANY_CHUNK = 500
+"""Keys per query in ``get_many``: under sqlite's oldest limit of 999 bound variables."""
+
+
+def _reads_write_nothing(cache: Any) -> bool:
+    """Whether diskcache's ``get`` on ``cache`` is one SELECT: no statistics, no eviction bookkeeping on a read."""
+    policy = diskcache.core.EVICTION_POLICY.get(cache.eviction_policy)
+    return not cache.statistics and policy is not None and policy["get"] is None
+
+
 def _check_database_files(root: int, directory: Path) -> None:
     """Refuse (and remove) a database file that is a symlink, a hard link or not a regular file.
 
@@ -314,6 +364,10 @@ class DiskStore:
         self._open_error: BaseException | None = None
         self._db_identity: tuple[int, int] | None = None
         self._rebuilt = False
+        self._plain_reads = False
+        self._reader: tuple[int, int, Any, sqlite3.Connection] | None = None
+        """(thread, fork generation, diskcache Cache, its connection in that thread): see ``_connection``."""
+        """Whether a read may be one plain SELECT (see ``_SELECT_ONE``); settled when the database opens."""
 
     @property
     def _db_path(self) -> Path:
@@ -352,6 +406,7 @@ class DiskStore:
                     self._open_error = cause
                     raise StoreError(f"cannot open cache in {self.directory} now: {_describe(cause)}") from cause
                 self._cache, self._root, self._db_identity = cache, root, identity
+                self._plain_reads = _reads_write_nothing(cache)
             return self._cache
 
     def _prepare(self) -> int:
@@ -469,12 +524,84 @@ class DiskStore:
     def get(self, key: str) -> bytes | None:
         cache = self._open()
         try:
-            return cache.get(key, default=None, retry=False)  # type: ignore[no-any-return]
+            if not self._plain_reads:
+                return cache.get(key, default=None, retry=False)  # type: ignore[no-any-return]
+            rows = self._connection(cache).execute(_SELECT_ONE, (key, time.time())).fetchall()
+            if not rows:
+                return None
+            ((mode, filename, value),) = rows
+            return self._fetch(cache, mode, filename, value)
         except UnsafeEntryError:
             self._discard(key)
             raise
         except _BACKEND_ERRORS as exc:
             raise self._failure("read", exc) from exc
+
+    def get_many(self, keys: Iterable[str]) -> dict[str, bytes]:
+        """One query per ``GET_MANY_CHUNK`` keys; an entry that fails the disk's checks is removed and left out."""
+        wanted = list(dict.fromkeys(keys))
+        if not wanted:
+            return {}
+        cache = self._open()
+        found: dict[str, bytes] = {}
+        refused: list[str] = []
+        try:
+            if not self._plain_reads:
+                for key in wanted:
+                    try:
+                        value = cache.get(key, default=None, retry=False)
+                    except UnsafeEntryError:
+                        refused.append(key)
+                        continue
+                    if value is not None:
+                        found[key] = value
+            else:
+                execute = self._connection(cache).execute
+                for start in range(0, len(wanted), GET_MANY_CHUNK):
+                    chunk = wanted[start : start + GET_MANY_CHUNK]
+                    statement = _SELECT_MANY.format(marks=",".join("?" * len(chunk)))
+                    for key, mode, filename, value in execute(statement, (*chunk, time.time())).fetchall():
+                        try:
+                            data = self._fetch(cache, mode, filename, value)
+                        except UnsafeEntryError:
+                            refused.append(key)
+                            continue
+                        if data is not None:
+                            found[key] = data
+        except _BACKEND_ERRORS as exc:
+            raise self._failure("read", exc) from exc
+        finally:
+            for key in refused:
+                self._discard(key)
+        return found
+
+    def _connection(self, cache: Any) -> sqlite3.Connection:
+        """diskcache's connection for this thread, remembered for the thread that read last.
+
+        diskcache's ``_con`` asks for the process id on every call (a system call) to
+        notice a fork; a fork here is noticed by ``_forks`` instead.
+        """
+        reader = self._reader
+        thread = threading.get_ident()
+        if reader is not None and reader[0] == thread and reader[1] == _forks and reader[2] is cache:
+            return reader[3]
+        connection: sqlite3.Connection = cache._con
+        self._reader = (thread, _forks, cache, connection)
+        return connection
+
+    @staticmethod
+    def _fetch(cache: Any, mode: int, filename: str | None, value: Any) -> bytes | None:
+        """The bytes of a row read by ``_SELECT_ONE``/``_SELECT_MANY``: through the Disk, as diskcache's ``get``.
+
+        None when its value file cannot be read (another process removed the entry meanwhile),
+        as diskcache's ``get`` answers then.
+        """
+        if mode == MODE_RAW and type(value) is bytes:
+            return value  # what ``BytesOnlyDisk.fetch`` returns for it, without the call
+        try:
+            return cache.disk.fetch(mode, filename, value, False)  # type: ignore[no-any-return]
+        except OSError:
+            return None
 
     def set(self, key: str, value: bytes, expire: float | None) -> None:
         self._reopen_if_replaced()
@@ -561,6 +688,7 @@ class DiskStore:
     def close(self) -> None:
         cache, self._cache = self._cache, None
         root, self._root = self._root, None
+        self._reader = None
         if cache is not None:
             with contextlib.suppress(*_BACKEND_ERRORS):
                 cache.close()

@@ -141,3 +141,23 @@ def test_close_twice_then_use_again_keeps_the_entries(store: Store) -> None:
     assert (store.get("k"), store.get("big")) == (b"v", LARGE)
     store.set("after", b"w", None)
     assert store.count() == 3
+
+
+def test_get_many_returns_exactly_the_live_entries(store: Store) -> None:
+    store.set("live", b"1", None)
+    store.set("later", LARGE, 3600)
+    store.set("expired", b"3", -1)
+    store.set("empty", b"", None)
+    store.set("deleted", b"4", None)
+    store.delete("deleted")
+    found = store.get_many(["live", "later", "expired", "deleted", "never-set", "empty", "live"])
+    assert found == {"live": b"1", "later": LARGE, "empty": b""}
+    assert all(type(value) is bytes for value in found.values())
+    assert store.get_many([]) == {}
+
+
+def test_get_many_reads_more_keys_than_one_query_may_bind(store: Store) -> None:
+    keys = [f"k{number}" for number in range(1_234)]
+    for key in keys[::2]:
+        store.set(key, key.encode(), None)
+    assert store.get_many(keys) == {key: key.encode() for key in keys[::2]}
