@@ -9,10 +9,13 @@ options that affect it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
+import functools
+import itertools
 import os
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -30,6 +33,9 @@ from memo_engine.schedule import Check, Tracker, checks_in_flight, plan, queues,
 from validators import Validator
 from validators._parallelism import limited_to
 from validators._process import cores
+
+PREFETCH_CHUNK = 256
+"""Checks whose cache entries are read together, in one query, as a lane hands them out."""
 
 
 def default_jobs() -> int:
@@ -107,11 +113,14 @@ class Engine:
         lanes = plan(self.validators, files)
         tracker = Tracker(lanes, self.progress)
         results = ResultLog(segments(lanes), tracker.checks_total)
+        prepared: dict[int, Validator] = {}
+        check = functools.partial(self._check, prepared=prepared)
         with memo.bind_cache(self.cache, root=self.root), limited_to(self.jobs):
             await asyncio.gather(
                 *(
-                    work(queue, self._check, results.record, tracker)
+                    work(prefetched, check, results.record, tracker)
                     for queue, workers in queues(lanes, checks_in_flight(self.jobs))
+                    for prefetched in [self._prefetched(queue, prepared)]
                     for _ in range(workers)
                 )
             )
@@ -128,12 +137,33 @@ class Engine:
         """``run`` in a fresh event loop, for callers that are not async."""
         return asyncio.run(self.run(paths))
 
-    async def _check(self, check: Check) -> ValidationResult:
+    def _prefetched(self, queue: Iterator[Check], prepared: dict[int, Validator]) -> Iterator[Check]:
+        """The checks of ``queue``, the cache entries of each chunk read in one query before it is handed out.
+
+        Each chunk's validators are made here and kept in ``prepared`` for ``_check``;
+        ``memo.prefetch`` plans their keys once and reads their entries together. One
+        that cannot be made or planned here is left to ``_check``, which reports why.
+        """
+        while chunk := list(itertools.islice(queue, PREFETCH_CHUNK)):
+            made: dict[int, Validator] = {}
+            for check in chunk:
+                if check.file_path is not None:
+                    with contextlib.suppress(Exception):
+                        made[check.index] = check.validator(
+                            check.file_path, self.config_for(check.validator), self.root
+                        )
+            with contextlib.suppress(Exception):  # each call then plans on its own, and says what failed
+                memo.prefetch(made.values())
+            prepared.update(made)
+            yield from chunk
+
+    async def _check(self, check: Check, prepared: dict[int, Validator] | None = None) -> ValidationResult:
         """One validator on one file; a crash, a hang or a wrong return value becomes an error result."""
         cls, file_path = check.validator, check.file_path
         started = time.perf_counter()
         try:
-            validator = cls(file_path, self.config_for(cls), self.root)
+            made = None if prepared is None else prepared.pop(check.index, None)
+            validator = made if made is not None else cls(file_path, self.config_for(cls), self.root)
             result = await with_timeout(validator.validate(), self.timeout)
         except TimedOut:
             return _failed(cls, file_path, f"timed out after {self.timeout:g}s", started)
