@@ -18,7 +18,14 @@ if _TYPE_CHECKING:
     from memo.batch import Batcher
     from memo.binding import CacheBinding, bind_cache, current_binding, reset_default_cache
     from memo.cache import CACHE_TTL, CacheKey, ValidationCache, default_cache_dir
-    from memo.decorator import cache_plan, cached_validation, plan_call, prefetch, validator_identity
+    from memo.decorator import (
+        cache_plan,
+        cached_validation,
+        plan_call,
+        planning_scope,
+        prefetch,
+        validator_identity,
+    )
     from memo.enabled import caching_enabled
     from memo.errors import ConfigHashError, MemoError, StoreError, StoreUnavailableError, UnsafeEntryError
     from memo.explain import Explanation, explain
@@ -67,6 +74,7 @@ __all__ = [
     "hash_bytes",
     "hash_file",
     "plan_call",
+    "planning_scope",
     "prefetch",
     "reset_default_cache",
     "validator_identity",
@@ -109,6 +117,7 @@ _HOMES: dict[str, str] = {
     "hash_bytes": "memo.hashing",
     "hash_file": "memo.hashing",
     "plan_call": "memo.decorator",
+    "planning_scope": "memo.decorator",
     "prefetch": "memo.decorator",
     "reset_default_cache": "memo.binding",
     "validator_identity": "memo.decorator",

@@ -28,7 +28,7 @@ import inspect
 import os
 import sys
 import weakref
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Hashable, Iterable
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
@@ -55,6 +55,24 @@ DIMENSION_ATTRIBUTE = "__memo_dimension__"
 """Set on a decorated function: the dimension it was decorated with (``memo.explain`` reads it)."""
 
 _in_flight: contextvars.ContextVar[frozenset[str]] = contextvars.ContextVar("memo_in_flight", default=frozenset())
+
+_planning: contextvars.ContextVar[dict[Hashable, Any] | None] = contextvars.ContextVar("memo_planning", default=None)
+
+
+def planning_scope() -> dict[Hashable, Any] | None:
+    """A memo shared by the checks ``prefetch`` plans together; None outside such a pass.
+
+    ``prefetch`` plans a whole chunk of checks in one synchronous pass (it never yields to
+    the event loop), so what their ``cache_context()`` and ``cache_identity()`` observe
+    of the file system (a config file's digest, a directory's listing, a tool's version)
+    may be observed once for all of them: as ruff reads a directory's configuration once
+    per invocation. Keys are the caller's own (prefix them with something of yours).
+    Anything that must see the file system as it is now (a check after the tool ran,
+    that nothing changed meanwhile) does not use it.
+    """
+    return _planning.get()
+
+
 """Keys whose flight this task is running: a call with one of them is a re-entry, not a waiter."""
 
 
@@ -227,18 +245,22 @@ def prefetch(instances: Iterable[Any]) -> int:
         return 0
     keys: list[str] = []
     prepared = binding.prepared
-    for instance in instances:
-        try:
-            dimension = _decorated_dimension(instance)
-        except TypeError:
-            continue
-        plan = plan_or_reason(instance, dimension)
-        if isinstance(plan, str):
-            continue
-        if len(prepared) >= PREPARED_LIMIT:
-            prepared.clear()
-        prepared[id(instance)] = (instance, plan)
-        keys.append(plan.key)
+    token = _planning.set({})
+    try:
+        for instance in instances:
+            try:
+                dimension = _decorated_dimension(instance)
+            except TypeError:
+                continue
+            plan = plan_or_reason(instance, dimension)
+            if isinstance(plan, str):
+                continue
+            if len(prepared) >= PREPARED_LIMIT:
+                prepared.clear()
+            prepared[id(instance)] = (instance, plan)
+            keys.append(plan.key)
+    finally:
+        _planning.reset(token)
     return cache.prefetch(keys) if keys else 0
 
 

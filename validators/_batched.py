@@ -19,7 +19,7 @@ from collections.abc import Hashable, Mapping, Sequence
 from typing import Any, ClassVar
 
 from memo import Batcher, Finding, ValidationResult
-from validators import _options, _parallelism, _tools
+from validators import _context, _options, _parallelism, _tools
 from validators._options import OptionError
 from validators._outcome import CLEAN, Outcome
 from validators._process import ToolError, cores
@@ -45,7 +45,8 @@ class BatchedValidator(Validator):
 
     def cache_identity(self) -> str:
         """The tool's name and version: upgrading the tool invalidates this validator's entries."""
-        found = _tools.find_tool(self.tool)
+        name = self.tool
+        found = _context.observed(("memo.tool", name), lambda: _tools.find_tool(name))
         return found.identity if found is not None else f"{self.tool} not installed"
 
     def settings(self) -> Hashable:

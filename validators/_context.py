@@ -20,10 +20,11 @@ import os
 import platform
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
+from memo import planning_scope
 from memo.hashing import RACY_WINDOW_NS, StatSignature, stat_signature
 
 T = TypeVar("T")
@@ -36,6 +37,22 @@ Signature = StatSignature | None
 def interpreter() -> str:
     """``"cpython 3.12.4"``: the implementation and full version of the running Python."""
     return f"{sys.implementation.name} {platform.python_version()}"
+
+
+def observed(key: Hashable, observe: Callable[[], T]) -> T:
+    """``observe()``, once per planning pass (``memo.planning_scope``) when one is in progress.
+
+    Outside a pass (a single call, or the check after a tool ran that nothing changed)
+    it observes every time.
+    """
+    scope: dict[Hashable, Any] | None = planning_scope()
+    if scope is None:
+        return observe()
+    if key in scope:
+        value: T = scope[key]
+        return value
+    value = scope[key] = observe()
+    return value
 
 
 def signature_of(path: str) -> Signature:

@@ -29,7 +29,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any, ClassVar
 
-from memo import ValidationResult, current_binding
+from memo import ValidationResult, current_binding, planning_scope
 from validators import _options, _process
 from validators._batched import BatchedValidator, PathIndex
 from validators._outcome import Outcome, RawFinding
@@ -153,7 +153,13 @@ class RuffValidator(BatchedValidator):
         path = os.path.abspath(self.file_path)
         try:
             modules = OBSERVER.imports(path) if self.reads_imports else None
-            taken = snapshot(self.project_root(), path, use_config=self._use_project_config(), modules=modules)
+            taken = snapshot(
+                self.project_root(),
+                path,
+                use_config=self._use_project_config(),
+                modules=modules,
+                scope=planning_scope(),
+            )
         except Exception:  # no traceback from a key; a key that matches nothing instead
             return f"ruff-context=unknown-{os.urandom(16).hex()}"
         self._context = taken

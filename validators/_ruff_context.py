@@ -45,7 +45,7 @@ import re
 import stat
 import sys
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -418,11 +418,14 @@ def _user_config_dirs() -> list[str]:
 class _Facts:
     """Collects ``(what, value)`` lines; paths are shown relative to the project root."""
 
-    def __init__(self, root: str, observer: Observer) -> None:
+    def __init__(self, root: str, observer: Observer, scope: dict[Hashable, Any] | None = None) -> None:
         self.root = root
         self.observer = observer
         self.lines: list[str] = []
-        self._entries: dict[str, dict[str, str] | None] = {}
+        self._entries: dict[str, dict[str, str] | None] = (
+            {} if scope is None else scope.setdefault("memo.ruff-listings", {})
+        )
+        self._kinds: dict[str, str] = {} if scope is None else scope.setdefault("memo.ruff-kinds", {})
         self.witnesses: list[tuple[str, StatSignature | str]] | None = []
         """The listings and files the lines were read from, each under its stat signature;
         None once something was read that no signature vouches for (then nothing is kept)."""
@@ -449,6 +452,13 @@ class _Facts:
             self._witness(path, kind)
             return kind
         return entries.get(name, _ABSENT)
+
+    def path_kind(self, path: str) -> str:
+        """``_path_kind``, once per computation (or planning pass)."""
+        kind = self._kinds.get(path)
+        if kind is None:
+            kind = self._kinds[path] = _path_kind(path)
+        return kind
 
     def show(self, path: str) -> str:
         return os.path.relpath(path, self.root).replace(os.sep, "/")
@@ -578,7 +588,7 @@ def _package_facts(facts: _Facts, directory: str) -> None:
 def _module_facts(facts: _Facts, roots: Sequence[str], modules: Sequence[str]) -> None:
     """For each src root and each imported module prefix ``a.b``: what ``a/b``, ``a/b.py(i)`` are."""
     for index, src in enumerate(roots):
-        if _path_kind(src) != "d":
+        if facts.path_kind(src) != "d":
             facts.add(f"src{index}", src, _ABSENT)
             continue
         values = []
@@ -602,6 +612,7 @@ def context_lines(
     use_config: bool,
     modules: Sequence[str] | None,
     observer: Observer = OBSERVER,
+    scope: dict[Hashable, Any] | None = None,
 ) -> list[str]:
     """The facts a ruff result for ``file_path`` depends on, one line each.
 
@@ -611,8 +622,14 @@ def context_lines(
     file in it, and remembered by the observer (``Observer.directory_lines``).
     """
     directory = os.path.dirname(os.path.abspath(file_path))
-    lines, roots = observer.directory_lines(root, directory, use_config, modules is not None)
-    facts = _Facts(root, observer)
+    key = ("memo.ruff-directory", root, directory, use_config, modules is not None)
+    shared = None if scope is None else scope.get(key)
+    if shared is None:
+        shared = observer.directory_lines(root, directory, use_config, modules is not None)
+        if scope is not None:
+            scope[key] = shared
+    lines, roots = shared
+    facts = _Facts(root, observer, scope)
     facts.lines = list(lines)
     if modules is not None:
         _module_facts(facts, roots, modules)
@@ -648,11 +665,13 @@ def snapshot(
     use_config: bool,
     modules: Sequence[str] | None,
     observer: Observer = OBSERVER,
+    scope: dict[Hashable, Any] | None = None,
 ) -> Snapshot:
     """The context digest for ``file_path`` now, able to recompute itself later."""
 
-    def compute() -> str:
-        lines = context_lines(root, file_path, use_config=use_config, modules=modules, observer=observer)
+    def compute(shared: dict[Hashable, Any] | None = None) -> str:
+        lines = context_lines(root, file_path, use_config=use_config, modules=modules, observer=observer, scope=shared)
         return hash_bytes("\n".join(lines).encode("utf-8", "surrogateescape"))
 
-    return Snapshot(compute(), compute)
+    # The check after ruff ran looks afresh, never through the planning pass's memo.
+    return Snapshot(compute(scope), compute)

@@ -142,7 +142,9 @@ class SecurityValidator(BatchedValidator):
         """The project's bandit configuration, read once per instance so key and run agree."""
         config = self._project
         if config is None:
-            config = self._project = _bandit_config.project_config(self.project_root())
+            root = self.project_root()
+            config = _context.observed(("memo.bandit-config", root), lambda: _bandit_config.project_config(root))
+            self._project = config
         return config
 
     def cache_context(self) -> str:
