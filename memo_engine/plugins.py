@@ -14,7 +14,6 @@ import importlib
 import inspect
 import sys
 from collections.abc import Iterable, Mapping
-from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,7 @@ import validators
 from memo_engine.config import validator_specs
 from memo_engine.errors import EngineError
 from validators import Validator
+from validators import _context as validator_context
 
 ENTRY_POINT_GROUP = "memo.validators"
 
@@ -43,7 +43,7 @@ def _checked(cls: Any, where: str) -> type[Validator]:
 def installed() -> dict[str, type[Validator]]:
     """Every validator registered in the ``memo.validators`` entry-point group, by dimension."""
     found: dict[str, type[Validator]] = {}
-    for point in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda point: point.name):
+    for point in sorted(validator_context.entry_points(ENTRY_POINT_GROUP), key=lambda point: point.name):
         where = f"entry point {point.name} = {point.value!r}"
         try:
             cls = _checked(point.load(), where)

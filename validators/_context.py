@@ -16,6 +16,7 @@ Two pieces, shared by the built-in validators:
 from __future__ import annotations
 
 import functools
+import importlib.metadata
 import os
 import platform
 import sys
@@ -37,6 +38,22 @@ Signature = StatSignature | None
 def interpreter() -> str:
     """``"cpython 3.12.4"``: the implementation and full version of the running Python."""
     return f"{sys.implementation.name} {platform.python_version()}"
+
+
+@functools.cache
+def _entry_points() -> dict[str, importlib.metadata.EntryPoints]:
+    every = importlib.metadata.entry_points()
+    return {group: every.select(group=group) for group in every.groups}
+
+
+def entry_points(group: str) -> importlib.metadata.EntryPoints:
+    """The installed entry points of ``group``, from one scan of the installed distributions per process.
+
+    ``importlib.metadata.entry_points(group=...)`` reads every distribution's metadata
+    on each call; memo asks for three groups (its validators, bandit's plugins and
+    blacklists) on every run.
+    """
+    return _entry_points().get(group) or importlib.metadata.EntryPoints(())
 
 
 def observed(key: Hashable, observe: Callable[[], T]) -> T:

@@ -29,7 +29,6 @@ split into one chunk per core.
 from __future__ import annotations
 
 import functools
-import importlib.metadata
 import json
 import os
 from collections.abc import Mapping, Sequence
@@ -60,7 +59,7 @@ def _plugins() -> str:
     """Third-party distributions that add bandit checks, with their versions: they change findings."""
     found = set()
     for group in ("bandit.plugins", "bandit.blacklists"):
-        for entry in importlib.metadata.entry_points(group=group):
+        for entry in _context.entry_points(group):
             if entry.module.partition(".")[0] == "bandit":
                 continue  # bandit's own checks: asking the distribution its name parses its metadata
             dist = entry.dist
