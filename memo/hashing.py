@@ -120,10 +120,12 @@ class HashMemo:
 
     A remembered digest is reused only while the file's stat signature is unchanged and
     the file was last changed well before it was read (see ``RACY_WINDOW_NS``). The memo
-    is bounded: past ``max_entries`` it starts afresh rather than growing.
+    is a window of the most recent files (``max_entries``, oldest forgotten first): a run
+    asks for a file's stamp once per dimension, close together, so the window serves it
+    without holding every file of a large tree to the end of the run.
     """
 
-    def __init__(self, max_entries: int = 200_000, clock_ns: Callable[[], int] = time.time_ns) -> None:
+    def __init__(self, max_entries: int = 32_768, clock_ns: Callable[[], int] = time.time_ns) -> None:
         self._entries: dict[str, FileStamp] = {}
         self._max_entries = max_entries
         self._clock_ns = clock_ns
@@ -172,9 +174,11 @@ class HashMemo:
         trusted = steady and self._clock_ns() - changed_at > RACY_WINDOW_NS
         stamp = FileStamp(digest=digest, signature=signature, steady=steady, trusted=trusted)
         if trusted:
-            if len(self._entries) >= self._max_entries:
-                self._entries.clear()
-            self._entries[path] = stamp
+            entries = self._entries
+            entries.pop(path, None)
+            if len(entries) >= self._max_entries:
+                del entries[next(iter(entries))]  # the oldest
+            entries[path] = stamp
         else:
             self._entries.pop(path, None)
         return stamp

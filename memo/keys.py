@@ -141,18 +141,19 @@ def relative_key_path(file_path: str | os.PathLike[str], root: str | os.PathLike
         # their own strings, one dict lookup on the next hit.
         relative = _relative_key_path(path, base, "")
         if len(_absolute_relatives) >= _ABSOLUTE_RELATIVES_MAX:
-            _absolute_relatives.clear()
+            del _absolute_relatives[next(iter(_absolute_relatives))]  # the oldest
         _absolute_relatives[path, base] = relative
         return relative
     return _relative_key_path(path, base, os.getcwd())
 
 
-_ABSOLUTE_RELATIVES_MAX = 1 << 16
+_ABSOLUTE_RELATIVES_MAX = 8192
 _absolute_relatives: dict[tuple[str, str | None], str] = {}
-"""``relative_key_path`` of absolute ``(path, root)`` pairs: what a run asks for on every hit."""
+"""``relative_key_path`` of absolute ``(path, root)`` pairs: what a run asks for on every hit,
+for each file once per dimension, close together (a window of recent files, not every file)."""
 
 
-@functools.lru_cache(maxsize=1 << 16)
+@functools.lru_cache(maxsize=4096)
 def _relative_key_path(file_path: str, root: str | None, cwd: str) -> str:
     # ``cwd`` is part of the memo key: relative inputs mean something else after a chdir.
     absolute = os.path.abspath(file_path)
@@ -271,15 +272,18 @@ def key_string(
 
 
 class KeyMemo:
-    """``key_string`` memoised, because a run derives the same keys on every hit.
+    """``key_string`` memoised, for a process that checks the same files again in one binding.
 
-    Exact, since ``key_string`` is a pure function of its parts: a part that differs in
-    any way is another memo key. Bounded: past ``max_entries`` it starts afresh.
+    A watch loop, an editor integration or a benchmark derives the same keys over and
+    over; one ``memo run`` derives each key once, so the memo is a small window of the
+    most recent keys (oldest forgotten first) rather than every key of the run. Exact,
+    since ``key_string`` is a pure function of its parts: a part that differs in any way
+    is another memo key.
     """
 
     __slots__ = ("_keys", "_max_entries")
 
-    def __init__(self, max_entries: int = 1 << 16) -> None:
+    def __init__(self, max_entries: int = 4096) -> None:
         self._keys: dict[tuple[str, str, str, str, str, str], str] = {}
         self._max_entries = max_entries
 
@@ -293,9 +297,10 @@ class KeyMemo:
         if known is not None:
             return known
         key = key_string(path, content, config, dimension, validator, context=context)
-        if len(self._keys) >= self._max_entries:
-            self._keys.clear()
-        self._keys[parts] = key
+        keys = self._keys
+        if len(keys) >= self._max_entries:
+            del keys[next(iter(keys))]  # the oldest
+        keys[parts] = key
         return key
 
 

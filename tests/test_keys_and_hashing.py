@@ -170,12 +170,15 @@ def test_hash_memo_rereads_a_recently_changed_file(tmp_path: Path, monkeypatch: 
     assert len(hashes) == 0
 
 
-def test_hash_memo_is_bounded(tmp_path: Path) -> None:
+def test_hash_memo_is_a_window_of_the_most_recent_files(tmp_path: Path) -> None:
     sources = [write(tmp_path / f"m{i}.py", "x\n") for i in range(10)]
     hashes = HashMemo(max_entries=4, clock_ns=lambda: 2**62)
-    for source in sources:
-        hashes.stamp(str(source))
-    assert len(hashes) <= 4
+    stamps = [hashes.stamp(str(source)) for source in sources]
+    assert len(hashes) == 4
+    # The last four are remembered (the very stamp comes back); the first is read again.
+    assert all(hashes.stamp(str(source)) is stamp for source, stamp in zip(sources[-4:], stamps[-4:], strict=True))
+    again = hashes.stamp(str(sources[0]))
+    assert again is not stamps[0] and again == stamps[0]
 
 
 def _identity(module: str, qualname: str, version: str, tool: str | None = None) -> str:
