@@ -38,6 +38,7 @@ semicolon behind another statement, or split by a backslash inside the module na
 
 from __future__ import annotations
 
+import functools
 import glob
 import json
 import os
@@ -461,7 +462,7 @@ class _Facts:
         return kind
 
     def show(self, path: str) -> str:
-        return os.path.relpath(path, self.root).replace(os.sep, "/")
+        return _shown(path, self.root)
 
     def add(self, what: str, path: str, value: str) -> None:
         self.lines.append(f"{what} {self.show(path)} {value}")
@@ -479,6 +480,12 @@ class _Facts:
 
     def digest(self) -> str:
         return hash_bytes("\n".join(self.lines).encode("utf-8", "surrogateescape"))
+
+
+@functools.lru_cache(maxsize=4096)
+def _shown(path: str, root: str) -> str:
+    """``path`` relative to ``root``, with ``/``: a fact's line names a few directories, over and over."""
+    return os.path.relpath(path, root).replace(os.sep, "/")
 
 
 def _ancestors(directory: str) -> Iterable[str]:
