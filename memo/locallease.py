@@ -30,7 +30,7 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Container, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -162,8 +162,17 @@ def decode_lease(data: bytes) -> tuple[Holder, str, float] | None:
     return Holder(host, boot, pid, start), token, float(expires_at)
 
 
-def lease_is_free(data: bytes | None, now: float) -> bool:
-    """Whether the lease stored as ``data`` can be taken: absent, malformed, expired or its holder gone."""
+def lease_is_free(
+    data: bytes | None,
+    now: float,
+    gone: Callable[[Holder], bool] = process_gone,
+    ours: Container[str] = frozenset(),
+) -> bool:
+    """Whether the lease stored as ``data`` can be taken: absent, malformed, expired or its holder gone.
+
+    ``ours``: tokens of the asking ``LocalLeases``; within one cache, single flight already
+    runs a key once, so a lease it still holds (a flight being torn down) is no reason to wait.
+    """
     if data is None:
         return True
     lease = decode_lease(data)
@@ -174,8 +183,9 @@ def lease_is_free(data: bytes | None, now: float) -> bool:
         return True
     if holder == this_process():
         with _live_lock:
-            return token not in _live_tokens  # ours, but no flight holds it: left behind by a closed loop
-    return process_gone(holder)
+            # No flight holds it (left behind by a closed loop), or it is the asker's own.
+            return token not in _live_tokens or token in ours
+    return gone(holder)
 
 
 class LocalLeases:
@@ -209,6 +219,10 @@ class LocalLeases:
         )
         self._states: Batcher[str, tuple[bytes | None, bool] | None] = Batcher(self._state_batch, max_batch=max_batch)
         self._releases: dict[str, str] = {}
+        self._held: set[str] = set()
+        """Tokens of the leases this instance holds now."""
+        self._abandoned: set[str] = set()
+        """Tokens whose ``try_lease`` was cancelled: released even if their batch takes them later."""
         self._release_task: asyncio.Task[None] | None = None
 
     @property
@@ -221,7 +235,13 @@ class LocalLeases:
         """Take the lease on ``key`` if it is free, then read its entry."""
         if not self.available:
             return None
-        return await self._takes.load((key, token, ttl_ms))
+        try:
+            return await self._takes.load((key, token, ttl_ms))
+        except asyncio.CancelledError:
+            # The batch goes on for the other callers and may take this lease: give it up.
+            self._abandoned.add(token)
+            self.release(key, token)
+            raise
 
     async def lease_state(self, key: str) -> tuple[bytes | None, bool] | None:
         """The entry under ``key`` (if any) and whether its lease is held by a live holder."""
@@ -231,6 +251,7 @@ class LocalLeases:
 
     def release(self, key: str, token: str) -> None:
         """Give up our lease on ``key``: queued, and released with the others of this tick."""
+        self._held.discard(token)
         with _live_lock:
             _live_tokens.discard(token)
         self._releases[key] = token
@@ -263,15 +284,17 @@ class LocalLeases:
     ) -> Mapping[tuple[str, str, int], tuple[bool, bytes | None] | None]:
         holder = this_process()
         taken: list[bool] = []
+        gone = functools.cache(process_gone)  # one look at each holder per batch, not one per key
 
         def decide(_key: str, current: bytes | None) -> Change:
             # ``update_many`` calls this once per item, in order: ``len(taken)`` is the item's index.
             _, token, ttl_ms = items[len(taken)]
             now = self._clock()
-            if not lease_is_free(current, now):
+            if not lease_is_free(current, now, gone, self._held):
                 taken.append(False)
                 return KEEP
             taken.append(True)
+            self._held.add(token)
             with _live_lock:
                 _live_tokens.add(token)
             return encode_lease(holder, token, now + ttl_ms / 1000), ttl_ms / 1000
@@ -281,9 +304,15 @@ class LocalLeases:
             self.store.update_many([key for key, _, _ in items], decide)
 
         if not await self._transact(attempt):
+            self._held.difference_update(token for _, token, _ in items)
             with _live_lock:
                 _live_tokens.difference_update(token for _, token, _ in items)
             return dict.fromkeys(items)
+        for (key, token, _), won in zip(items, taken, strict=True):
+            if token in self._abandoned:
+                self._abandoned.discard(token)
+                if won:
+                    self.release(key, token)
         # Read after taking: a holder stores its entry before it releases, so a lease
         # found free and an entry found absent mean the check is ours to run.
         return {item: (won, self._entry(item[0])) for item, won in zip(items, taken, strict=True)}
@@ -291,9 +320,10 @@ class LocalLeases:
     async def _state_batch(self, keys: Sequence[str]) -> Mapping[str, tuple[bytes | None, bool] | None]:
         states: dict[str, tuple[bytes | None, bool] | None] = {}
         now = self._clock()
+        gone = functools.cache(process_gone)
         for key in keys:
             try:
-                held = not lease_is_free(self.store.get(key), now)
+                held = not lease_is_free(self.store.get(key), now, gone, self._held)
             except StoreError as exc:
                 self._failed(exc)
                 return dict.fromkeys(keys)

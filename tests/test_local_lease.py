@@ -309,3 +309,30 @@ def _findings(report: dict[str, Any]) -> list[str]:
         json.dumps([r["dimension"], r["file_path"], r["status"], r["error"], r["findings"]], sort_keys=True)
         for r in report["results"]
     )
+
+
+async def test_a_lease_taken_for_a_caller_cancelled_meanwhile_is_given_back(tmp_path: Path) -> None:
+    with ValidationCache(tmp_path / "cache") as cache:
+        leases = cache.local_leases()
+        assert leases is not None
+        leases.store.count()  # the database exists
+        other = sqlite3.connect(tmp_path / "cache" / LEASE_DIRECTORY / "cache.db", isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")  # another process writing: the batch waits its turn
+        try:
+            gone = asyncio.ensure_future(leases.try_lease("a", "token-a", 60_000))
+            stays = asyncio.ensure_future(leases.try_lease("b", "token-b", 60_000))
+            await asyncio.sleep(0)
+            await asyncio.sleep(0)  # both in one batch, which is now waiting for the lock
+            gone.cancel()
+        finally:
+            other.execute("COMMIT")
+            other.close()
+        assert await stays == (True, None)
+        with pytest.raises(asyncio.CancelledError):
+            await gone
+        for _ in range(100):  # loop turns, not time: the release goes out as its own small batch
+            if leases.store.get("a") is None:
+                break
+            await asyncio.sleep(0)
+        assert leases.store.get("a") is None
+        assert leases.store.get("b") is not None
