@@ -459,7 +459,7 @@ class DiskStore:
                     return StoreError(f"cache {action} failed, database rebuilt: {_describe(exc)}")
             return StoreUnavailableError(f"cache {action} failed: {_describe(exc)}")
         if _is_locked(exc):
-            return StoreBusyError(f"cache {action} failed: database is busy (another process is writing)")
+            return StoreBusyError(f"cache {action} failed: {_describe(exc)}")
         return StoreError(f"cache {action} failed: {_describe(exc)}")
 
     def _reopen_if_replaced(self) -> None:
