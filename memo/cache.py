@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 from memo.codec import decode_entry, encode_entry
 from memo.enabled import DISABLED_REASON, caching_enabled
-from memo.errors import StoreError, StoreUnavailableError, UnsafeEntryError
+from memo.errors import StoreBusyError, StoreError, StoreUnavailableError, UnsafeEntryError
 from memo.hashing import hash_file
 from memo.keys import (
     EMPTY_CONFIG_HASH,
@@ -46,6 +46,8 @@ from memo.keys import (
     last_stored_key,
     relative_key_path,
 )
+from memo.lease import LeasePolicy
+from memo.locallease import LEASE_DIRECTORY, LOCAL_POLICY, LocalLeases
 from memo.results import ValidationResult
 from memo.singleflight import SingleFlight
 from memo.store import CACHE_AVAILABLE, DiskStore, MemoryStore, Store
@@ -65,6 +67,12 @@ PREFETCH_LIMIT = 1 << 16
 """Prefetched entries kept for the lookups to come; past it, the oldest prefetch is dropped."""
 
 _NOT_PREFETCHED = object()
+WRITE_PATIENCE_S = 5.0
+"""How long a result write that found the database busy (another process writing) is retried."""
+CLOSE_PATIENCE_S = 1.0
+"""How long ``close`` waits on a busy database to write what is still deferred."""
+_FIRST_WRITE_PAUSE_S = 0.01
+_MAX_WRITE_PAUSE_S = 0.25
 
 
 class _CacheTTL(enum.Enum):
@@ -131,6 +139,8 @@ class ValidationCache:
     decorator sets its own): seconds, ``None`` for never, ``0`` to store nothing.
     ``index_store`` holds the records ``memo.explain`` reads; by default a store in the
     cache directory's ``explain/`` subdirectory, or, beside a given ``store``, one in memory.
+    ``lease``: how long the leases that let processes sharing the directory run each
+    check once live and are waited on (``memo.locallease``).
     """
 
     def __init__(
@@ -144,6 +154,7 @@ class ValidationCache:
         clock: Callable[[], float] = time.time,
         remote: RemoteTier | None = None,
         index_store: Store | None = None,
+        lease: LeasePolicy | None = None,
     ) -> None:
         check_ttl(ttl, allow_default=False)
         self.directory: Path | None = None
@@ -164,6 +175,13 @@ class ValidationCache:
         self._pending: dict[str, bytes] = {}
         self._prefetched: dict[str, bytes | None] = {}
         """Entry bytes (None: found missing) read ahead by ``prefetch``, each for one ``lookup``."""
+        self._timeout = timeout
+        self._deferred: list[tuple[str, bytes, float | None]] = []
+        """Writes that found the database busy, tried again from ``_write_later`` (off the hot path)."""
+        self._write_task: asyncio.Task[None] | None = None
+        self._leases: LocalLeases | None = None
+        self._lease_policy = lease or LOCAL_POLICY
+        self._leases_tried = False
         if store is not None:
             self._store: Store | None = store
             if index_store is None:
@@ -333,12 +351,18 @@ class ValidationCache:
             return False
         if self.remote is not None:
             self.remote.put(key, data, ttl)
+        expire = None if ttl is None else float(ttl)
         try:
-            store.set(key, data, None if ttl is None else float(ttl))
+            store.set(key, data, expire)
+        except StoreBusyError as exc:
+            if not self._defer([(key, data, expire)]):
+                self._failed(exc)
+                return False
         except StoreError as exc:
             self._failed(exc)
             return False
-        self._counters.sets += 1
+        else:
+            self._counters.sets += 1
         if parts is not None:
             self._record(key, parts)
         return True
@@ -382,8 +406,121 @@ class ValidationCache:
             return
         try:
             store.set_many(items)
+        except StoreBusyError as exc:
+            if not self._defer(items):
+                self._failed(exc)
         except StoreError as exc:
             self._failed(exc)
+
+    # -- writes another process kept out for a moment -------------------------------------
+
+    def _defer(self, items: list[tuple[str, bytes, float | None]]) -> bool:
+        """Keep ``items`` to write again shortly, off the event loop's hot path; whether they were kept.
+
+        Two processes writing to one cache take turns at its write lock; a write that
+        waited the store's short timeout for its turn is tried again with growing pauses
+        (``asyncio.sleep``, so the loop never stalls) rather than lost. Without a running
+        loop there is no later: False, and the caller counts a failure.
+        """
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return False
+        self._deferred.extend(items)
+        task = self._write_task
+        if task is None or task.done() or task.get_loop() is not loop:
+            self._write_task = loop.create_task(self._write_later())
+        return True
+
+    async def _write_later(self) -> None:
+        deadline = time.monotonic() + WRITE_PATIENCE_S
+        pause = _FIRST_WRITE_PAUSE_S
+        while self._deferred:
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, _MAX_WRITE_PAUSE_S)
+            store = self._store
+            items, self._deferred = self._deferred, []
+            if store is None:
+                return
+            try:
+                store.set_many(items)
+            except StoreBusyError as exc:
+                if time.monotonic() >= deadline:
+                    self._failed(exc)
+                    return
+                self._deferred = items + self._deferred
+            except StoreError as exc:
+                self._failed(exc)
+                return
+            else:
+                self._counters.sets += len(items)
+
+    async def settle_writes(self) -> None:
+        """Wait until the writes deferred in this loop are written (or given up)."""
+        task = self._write_task
+        if task is not None and not task.done() and task.get_loop() is asyncio.get_running_loop():
+            await asyncio.shield(task)
+
+    def _flush_deferred(self) -> None:
+        """Write what is still deferred now, waiting (bounded) for other processes' locks: for ``close``."""
+        deadline = time.monotonic() + CLOSE_PATIENCE_S
+        while self._deferred and self._store is not None:
+            items, self._deferred = self._deferred, []
+            try:
+                self._store.set_many(items)
+            except StoreBusyError as exc:
+                if time.monotonic() >= deadline:
+                    self._failed(exc)
+                    return
+                self._deferred = items + self._deferred
+                time.sleep(_FIRST_WRITE_PAUSE_S)
+            except StoreError as exc:
+                self._failed(exc)
+                return
+            else:
+                self._counters.sets += len(items)
+
+    # -- local leases: another process on this machine running the same check -------------
+
+    def local_leases(self, ttl: TTL = CACHE_TTL) -> LocalLeases | None:
+        """The leases this cache's directory shares between processes, or None when none apply.
+
+        None for a cache with no directory (a given store), an unavailable one, or a
+        ``ttl`` of 0 (nothing is stored, so nobody could wait for an entry). Opened on
+        the first miss, so a run with every result cached creates nothing.
+        """
+        if isinstance(ttl, _CacheTTL):
+            ttl = self.ttl
+        if ttl == 0 or self._store is None or self.directory is None:
+            return None
+        leases = self._leases
+        if leases is None and not self._leases_tried:
+            self._leases_tried = True
+            store = DiskStore(self.directory / LEASE_DIRECTORY, size_limit=1 << 24, timeout=self._timeout)
+            leases = self._leases = LocalLeases(
+                store, self._live_entry, policy=self._lease_policy, before_release=self.settle_writes
+            )
+        return leases if leases is not None and leases.available else None
+
+    def _live_entry(self, key: str) -> bytes | None:
+        """The bytes of the live, well-formed entry under ``key``, or None; counts nothing."""
+        store = self._store
+        if store is None:
+            return None
+        try:
+            data = store.get(key)
+            if data is None or decode_entry(key, data, None, self._clock()) is None:
+                return None
+        except StoreError:  # UnsafeEntryError included: not an entry to hand to anyone
+            return None
+        return data
+
+    def shared_result(self, key: str, data: bytes, file_path: str | None) -> ValidationResult | None:
+        """The result in entry ``data`` (from ``local_leases``) for ``key``, about ``file_path``; None if unusable."""
+        try:
+            return decode_entry(key, data, file_path, self._clock())
+        except UnsafeEntryError:
+            return None
 
     # -- what memo.explain reads ---------------------------------------------------------
 
@@ -407,12 +544,10 @@ class ValidationCache:
         index = self._index
         if index is None or not pending:
             return
-        for index_key, data in pending.items():
-            try:
-                index.set(index_key, data, None)
-            except StoreError as exc:
-                self._index_failed(exc)
-                return
+        try:
+            index.set_many([(index_key, data, None) for index_key, data in pending.items()])
+        except StoreError as exc:
+            self._index_failed(exc)
 
     def last_stored(self, dimension: str, path: str) -> tuple[str, KeyParts] | None:
         """The key and parts of the entry last stored for ``path`` (relative) in ``dimension``.
@@ -589,6 +724,9 @@ class ValidationCache:
             self.remote.close()
         self._prefetched.clear()
         self.flush_adopted()
+        self._flush_deferred()
+        if self._leases is not None:
+            self._leases.close()
         if self._store is not None:
             self._store.close()
         self.flush_records()

@@ -416,7 +416,7 @@ def cached_validation(dimension: str | None = None, *, ttl: TTL = CACHE_TTL) -> 
                     return result, stored
                 return result, False
 
-            work = compute if cache.remote is None else functools.partial(leased, cache, key, plan.file_path, compute)
+            work = functools.partial(leased, cache, key, plan.file_path, compute, ttl)
             (result, stored), led = await cache.flights.run(key, work)
             if led or not isinstance(result, ValidationResult):
                 return result

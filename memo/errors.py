@@ -6,6 +6,7 @@ edge, so callers only ever see this small tree::
     MemoError
     ├── StoreError              the store could not read or write (a miss, never a failure)
     │   ├── StoreUnavailableError  the store cannot be used at all (untrusted or unopenable directory)
+    │   ├── StoreBusyError      another process holds the database's write lock: worth another try soon
     │   └── UnsafeEntryError    an entry that is not ours: pickled, wrong schema, wrong key
     └── ConfigHashError         a config that cannot be canonicalised (also a TypeError)
 """
@@ -23,6 +24,10 @@ class StoreError(MemoError):
 
 class StoreUnavailableError(StoreError):
     """The store cannot be used at all this run: its directory is untrusted or cannot be opened."""
+
+
+class StoreBusyError(StoreError):
+    """Another process held the database's write lock for longer than the store waits; try again soon."""
 
 
 class UnsafeEntryError(StoreError):

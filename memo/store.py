@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from memo import cachedir
-from memo.errors import StoreError, StoreUnavailableError, UnsafeEntryError
+from memo.errors import StoreBusyError, StoreError, StoreUnavailableError, UnsafeEntryError
 
 try:
     import diskcache
@@ -30,6 +30,13 @@ except ImportError:
 
 CACHE_AVAILABLE: bool = diskcache is not None
 """False when ``diskcache`` cannot be imported; the disk store is then unavailable."""
+
+KEEP = "keep"
+"""From an ``update_many`` callback: leave the key as it is."""
+DELETE = "delete"
+"""From an ``update_many`` callback: remove the key."""
+Change = tuple[bytes, float | None] | str
+"""What an ``update_many`` callback returns: ``KEEP``, ``DELETE`` or ``(value, expire)``."""
 
 CACHEDIR_TAG = (
     "Signature: 8a477f597d28d172789f06886806bc55\n"
@@ -381,9 +388,9 @@ class DiskStore:
             if self._cache is None:
                 if self._clock() < self._retry_open_at:
                     # Chained to the first failure, so the cache counts it as the same kind of warning.
-                    raise StoreError(f"cache in {self.directory} could not be opened; trying again shortly") from (
-                        self._open_error
-                    )
+                    raise _open_failure(self._open_error)(
+                        f"cache in {self.directory} could not be opened; trying again shortly"
+                    ) from self._open_error
                 try:
                     root = self._prepare()
                     try:
@@ -404,7 +411,9 @@ class DiskStore:
                     # now and another try after OPEN_RETRY_S, never the cache off for the run.
                     self._retry_open_at = self._clock() + OPEN_RETRY_S
                     self._open_error = cause
-                    raise StoreError(f"cannot open cache in {self.directory} now: {_describe(cause)}") from cause
+                    raise _open_failure(cause)(
+                        f"cannot open cache in {self.directory} now: {_describe(cause)}"
+                    ) from cause
                 self._cache, self._root, self._db_identity = cache, root, identity
                 self._plain_reads = _reads_write_nothing(cache)
             return self._cache
@@ -508,6 +517,8 @@ class DiskStore:
                 if self._rebuild():
                     return StoreError(f"cache {action} failed, database rebuilt: {_describe(exc)}")
             return StoreUnavailableError(f"cache {action} failed: {_describe(exc)}")
+        if _is_locked(exc):
+            return StoreBusyError(f"cache {action} failed: {_describe(exc)}")
         return StoreError(f"cache {action} failed: {_describe(exc)}")
 
     def _reopen_if_replaced(self) -> None:
@@ -628,6 +639,35 @@ class DiskStore:
         except _BACKEND_ERRORS as exc:
             raise self._failure("write", exc) from exc
 
+    def update_many(self, keys: Sequence[str], update: Callable[[str, bytes | None], Change]) -> None:
+        """Read, decide and write ``keys`` in one transaction: a compare-and-swap for each, in order.
+
+        ``update(key, current)`` gets the live value (None: absent, expired or not bytes)
+        and returns ``KEEP``, ``DELETE`` or ``(value, expire)`` to set. No other process
+        writes between the read and the write (``BEGIN IMMEDIATE``); ``StoreBusyError``
+        when another held the lock too long, and then nothing was written.
+        """
+        if not keys:
+            return
+        self._reopen_if_replaced()
+        cache = self._open()
+        try:
+            with cache.transact(retry=False):
+                for key in keys:
+                    try:
+                        current = cache.get(key, default=None, retry=False)
+                    except UnsafeEntryError:
+                        current = None  # a planted row: overwritten like an absent one
+                    change = update(key, current)
+                    if change is DELETE:
+                        cache.delete(key, retry=False)
+                    elif isinstance(change, tuple):
+                        cache.set(key, change[0], expire=change[1], retry=False)
+        except UnsafeEntryError:
+            raise
+        except _BACKEND_ERRORS as exc:
+            raise self._failure("write", exc) from exc
+
     def delete(self, key: str) -> None:
         cache = self._open()
         try:
@@ -733,6 +773,11 @@ def _is_locked(exc: BaseException) -> bool:
         return False
     code = _primary_code(exc)
     return code in _LOCKED_CODES if code is not None else "is locked" in str(exc)
+
+
+def _open_failure(cause: BaseException | None) -> type[StoreError]:
+    """``StoreBusyError`` when another process's lock kept the database from opening (worth retrying soon)."""
+    return StoreBusyError if cause is not None and _is_locked(cause) else StoreError
 
 
 def _is_sound(exc: BaseException) -> bool:

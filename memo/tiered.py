@@ -1,7 +1,8 @@
 """The two-tier path of a decorated call: local disk first, then the shared tier, then the check.
 
 Kept apart from the decorator so that the decorator's part is two calls: ``remote_lookup``
-after a local miss, and ``leased`` around the single-flight leader's work.
+after a local miss, and ``leased`` around the single-flight leader's work (under the shared
+tier's lease, or the cache directory's when there is no writable shared tier).
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from memo.cache import ValidationCache
+from memo.cache import CACHE_TTL, TTL, ValidationCache
 from memo.results import ValidationResult
 
 
@@ -27,22 +28,37 @@ async def leased(
     key: str,
     file_path: str | None,
     compute: Callable[[], Awaitable[tuple[Any, bool]]],
+    ttl: TTL = CACHE_TTL,
 ) -> tuple[Any, bool]:
-    """``compute()`` under this machine's lease on ``key``, or another machine's entry for it.
+    """``compute()`` under a lease on ``key``, or the entry another holder computed meanwhile.
 
-    Returns what ``compute`` returns: (result, stored). The lease is released once the
-    entry (queued by ``cache.store`` inside ``compute``) has been queued to the shared tier.
+    Returns what ``compute`` returns: (result, stored). A writable shared tier's lease
+    covers every process of every machine, this one's included; without one, the cache
+    directory's lease (``memo.locallease``) covers the processes sharing it. A lease is
+    released once the entry (stored by ``cache.store`` inside ``compute``) is written.
     """
     remote = cache.remote
-    if remote is None or not remote.writable:
+    if remote is not None and remote.writable:
+        claim = await remote.claim(key)
+        if claim.value is not None:
+            adopted = cache.adopt(key, claim.value, file_path)
+            if adopted is not None:
+                return adopted, True
+        try:
+            return await compute()
+        finally:
+            if claim.token is not None:
+                remote.release(key, claim.token)
+    leases = cache.local_leases(ttl)
+    if leases is None:
         return await compute()
-    claim = await remote.claim(key)
+    claim = await leases.claim(key)
     if claim.value is not None:
-        adopted = cache.adopt(key, claim.value, file_path)
-        if adopted is not None:
-            return adopted, True
+        result = cache.shared_result(key, claim.value, file_path)
+        if result is not None:
+            return result, True
     try:
         return await compute()
     finally:
         if claim.token is not None:
-            remote.release(key, claim.token)
+            leases.release(key, claim.token)

@@ -150,8 +150,8 @@ async def test_cancelling_the_whole_run_leaves_no_key_locked(tmp_path: Path) -> 
     validator: type[GatedValidator] = type("Gated", (GatedValidator,), {"gates": [asyncio.Event()], "runs": Counter()})
     with ValidationCache(tmp_path / "cache") as cache, bind_cache(cache):
         run = asyncio.ensure_future(asyncio.gather(*(validator(p).validate() for p in files * 4)))
-        await asyncio.sleep(0)
-        await asyncio.sleep(0)
+        while sum(validator.runs.values()) < len(files):  # every body entered, held at its gate
+            await asyncio.sleep(0)
         assert cache.flights.in_flight() == len(files)
         run.cancel()
         with pytest.raises(asyncio.CancelledError):
@@ -192,8 +192,10 @@ async def test_a_call_arriving_while_cancelled_work_unwinds_is_not_cancelled(tmp
         first.cancel()
         await unwinding.wait()
         second = asyncio.ensure_future(SlowToStop(source).validate())
-        for _ in range(3):
-            await asyncio.sleep(0)  # a few loop turns: enough for the call to reach its body
+        for _ in range(50):  # loop turns, not time: enough for the call to reach its body (it claims a lease first)
+            if len(runs) == 2:
+                break
+            await asyncio.sleep(0)
         assert len(runs) == 2  # it runs its own body rather than joining the one being torn down
         may_finish_unwinding.set()
         result = await second

@@ -79,7 +79,7 @@ def test_a_transient_lock_costs_misses_then_the_cache_opens(tmp_path: Path) -> N
     store.close()
 
 
-async def test_writes_while_another_process_holds_the_lock_are_skipped_not_fatal(
+async def test_writes_while_another_process_holds_the_lock_are_written_once_it_is_released(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     cache_dir = tmp_path / "cache"
@@ -89,10 +89,38 @@ async def test_writes_while_another_process_holds_the_lock_are_skipped_not_fatal
     validator = fingerprint_validator()
     with ValidationCache(cache_dir, timeout=TIMEOUT) as cache, bind_cache(cache):
         await validator(files[0]).validate()  # opened and stored before the lock
-        with write_lock_held(cache_dir / "cache.db"), caplog.at_level(logging.WARNING, logger="memo"):
-            results = await asyncio.gather(*(validator(path).validate() for path in files))
+        with caplog.at_level(logging.WARNING, logger="memo"):
+            with write_lock_held(cache_dir / "cache.db"):
+                results = await asyncio.gather(*(validator(path).validate() for path in files))
+            await cache.settle_writes()
         assert [r.findings[0].message for r in results] == [fingerprint("fingerprint", p.read_bytes()) for p in files]
         assert results[0].cached is True  # reads still work under another's write lock
+        assert all(r.cached is False for r in results[1:])
+        assert [r for r in caplog.records if r.name == "memo"] == []
+        again = await asyncio.gather(*(validator(path).validate() for path in files))
+    assert [r.findings[0].message for r in again] == [r.findings[0].message for r in results]
+    assert all(r.cached for r in again)
+    assert sum(validator.runs.values()) == 1 + 19  # the 19 writes kept out were written, not lost
+    assert cache.stats()["entries"] == 20
+
+
+async def test_writes_kept_out_longer_than_the_patience_are_skipped_not_fatal(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import memo.cache
+
+    monkeypatch.setattr(memo.cache, "WRITE_PATIENCE_S", 0.0)
+    cache_dir = tmp_path / "cache"
+    files = [tmp_path / f"f{index}.py" for index in range(20)]
+    for index, path in enumerate(files):
+        path.write_text(f"x = {index}\n")
+    validator = fingerprint_validator()
+    with ValidationCache(cache_dir, timeout=TIMEOUT) as cache, bind_cache(cache):
+        await validator(files[0]).validate()  # opened and stored before the lock
+        with write_lock_held(cache_dir / "cache.db"), caplog.at_level(logging.WARNING, logger="memo"):
+            results = await asyncio.gather(*(validator(path).validate() for path in files))
+            await cache.settle_writes()  # tried again under the lock, then given up
+        assert [r.findings[0].message for r in results] == [fingerprint("fingerprint", p.read_bytes()) for p in files]
         assert all(r.cached is False for r in results[1:])
         assert len([r for r in caplog.records if r.name == "memo"]) == 1
         again = await asyncio.gather(*(validator(path).validate() for path in files))
