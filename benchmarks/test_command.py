@@ -11,7 +11,9 @@
    so the figure says how many cores the machine had free, not how fast memo is.
 5. Two ``memo run`` processes started together on one empty cache: their total CPU
    time (children included) beside one run's. Goal: 1.2x (a check another process is
-   already running is waited for, not repeated). Reported, with a loose guard.
+   already running is waited for, not repeated: the local lease). The guard, 1.6x,
+   is well above the 1.1x measured under load and well below the 2x of two runs that
+   each compute everything.
 6. Incremental: one file of the corpus changed, ``memo run`` beside (warm ``memo run``
    + the bare tools on that one file). Goal: 1.2x.
 
@@ -203,7 +205,7 @@ def test_two_runs_started_together_on_one_cache_cost_about_one_runs_cpu(
             f"two cold `memo run` together on one cache, CPU / one run's, {len(corpus.files)} files",
             together / primed.cpu_s,
             goal=1.2,
-            guard=3.0,
+            guard=1.6,
             better="lower",
             detail=f"CPU together {together:.1f} s, alone {primed.cpu_s:.1f} s; "
             f"checks computed by the pair: {misses}, by one run: {primed.report['summary']['cache_misses']}",

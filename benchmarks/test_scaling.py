@@ -5,7 +5,9 @@ modules to a directory, each validated cold once by the default validators. Then
 round runs the warm orchestrator over every tree, one after the other, so the ratio
 of time per file (largest tree / smallest tree) is measured side by side; the goal is
 flat (linear total time). Peak memory is that of ``memo run`` as a process, warm, over
-the largest tree: the goal is under 300 MB at 100k files (not met yet: 1.2 GB).
+the largest tree: the goal is under 300 MB at 100k files (about 200 MB measured: a
+clean result is kept as its duration and a flag, and the per-run memos are windows of
+recent files).
 """
 
 from __future__ import annotations
@@ -23,8 +25,9 @@ from memo import ValidationCache
 from validators import DEFAULT_DIMENSIONS
 
 MEMORY_GOAL_MB = 300.0
-MEMORY_GUARD_MB = 1500.0
-"""Not met yet: 1,226 MB measured at 100k files (see benchmarks/README.md); this catches worse."""
+MEMORY_GUARD_MB = 600.0
+"""Twice the goal: a warm run that starts holding something per file again is caught at 100k
+files (the full form); at the quick form's 3k files the figure is far below either."""
 
 
 def test_warm_time_per_file_stays_flat_and_memory_bounded_as_the_tree_grows(
