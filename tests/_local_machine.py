@@ -23,18 +23,11 @@ from typing import ClassVar
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from memo import Finding, ValidationCache, ValidationResult, bind_cache, cached_validation
+from memo import ValidationCache, ValidationResult, bind_cache, cached_validation
 from memo.lease import LeasePolicy
 from memo.locallease import LocalLeases
+from tests.helpers import append_line, todo_result
 from validators import Validator
-
-
-def _append(path: str, line: str) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-    try:
-        os.write(fd, line.encode())
-    finally:
-        os.close(fd)
 
 
 async def _until_exists(path: str) -> None:
@@ -53,17 +46,11 @@ class LocalValidator(Validator):
     @cached_validation(dimension="todos")
     async def validate(self) -> ValidationResult:
         assert self.file_path is not None
-        _append(type(self).log, f"{os.getpid()} {self.file_path.name}\n")
+        append_line(type(self).log, f"{os.getpid()} {self.file_path.name}\n")
         gate = type(self).gate
         if gate is not None:
             await _until_exists(gate)
-        text = self.file_path.read_text(encoding="utf-8")
-        findings = [
-            Finding(str(self.file_path), number, 1, "TD001", "TODO left in code", "warning")
-            for number, line in enumerate(text.splitlines(), start=1)
-            if "TODO" in line
-        ]
-        return ValidationResult("todos", passed=not findings, findings=findings, file_path=self.file_path)
+        return todo_result(self.file_path)
 
 
 def _report_first_poll(path: str) -> None:

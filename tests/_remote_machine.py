@@ -19,10 +19,11 @@ from typing import ClassVar
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from memo import Finding, ValidationCache, ValidationResult, bind_cache, cached_validation
+from memo import ValidationCache, ValidationResult, bind_cache, cached_validation
 from memo.lease import LeasePolicy
 from memo.remote import RemoteTier
 from memo.signing import Signer
+from tests.helpers import append_line, todo_result
 from validators import Validator
 
 SECRET = "test-secret-for-memo"  # nosec B105 - a test-only signing secret
@@ -39,20 +40,10 @@ class MachineValidator(Validator):
     @cached_validation(dimension="todos")
     async def validate(self) -> ValidationResult:
         assert self.file_path is not None
-        fd = os.open(type(self).log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-        try:
-            os.write(fd, f"{os.getpid()} {self.file_path.name}\n".encode())
-        finally:
-            os.close(fd)
+        append_line(type(self).log, f"{os.getpid()} {self.file_path.name}\n")
         if type(self).hold:
             await asyncio.sleep(600)  # until the test kills this process
-        text = self.file_path.read_text(encoding="utf-8")
-        findings = [
-            Finding(str(self.file_path), number, 1, "TD001", "TODO left in code", "warning")
-            for number, line in enumerate(text.splitlines(), start=1)
-            if "TODO" in line
-        ]
-        return ValidationResult("todos", passed=not findings, findings=findings, file_path=self.file_path)
+        return todo_result(self.file_path)
 
 
 async def main() -> None:

@@ -37,6 +37,26 @@ class CountingValidator(Validator):
         return ValidationResult("todos", passed=not findings, findings=findings, file_path=self.file_path)
 
 
+def todo_result(file_path: Path) -> ValidationResult:
+    """One ``TD001`` finding (at column 1) per line of the file that holds "TODO"."""
+    text = file_path.read_text(encoding="utf-8")
+    findings = [
+        Finding(str(file_path), number, 1, "TD001", "TODO left in code", "warning")
+        for number, line in enumerate(text.splitlines(), start=1)
+        if "TODO" in line
+    ]
+    return ValidationResult("todos", passed=not findings, findings=findings, file_path=file_path)
+
+
+def append_line(path: str, line: str) -> None:
+    """Append ``line`` with one ``write`` (O_APPEND), so lines from concurrent processes never interleave."""
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    try:
+        os.write(fd, line.encode())
+    finally:
+        os.close(fd)
+
+
 def counting_validator_class(**attrs: Any) -> type[CountingValidator]:
     """A fresh subclass with its own call counter, so tests never share counts."""
     return type("Counting", (CountingValidator,), {"calls": 0, "gate": None, **attrs})
