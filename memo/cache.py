@@ -313,6 +313,10 @@ class ValidationCache:
             prefetched[key] = found.get(key)
         return len(found)
 
+    def forget_prefetched(self) -> None:
+        """Drop what ``prefetch`` read that no ``lookup`` took (a run is over: it would only be held)."""
+        self._prefetched.clear()
+
     def lookup_many(self, keys: Mapping[str, str | None]) -> dict[str, ValidationResult]:
         """The live results under ``keys`` (``{key: file_path}``), read in one store read; misses left out.
 

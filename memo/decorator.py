@@ -52,6 +52,8 @@ from memo.tiered import leased, remote_lookup
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 
 DIMENSION_ATTRIBUTE = "__memo_dimension__"
+CACHED_ATTRIBUTE = "__memo_cached__"
+"""Set on every function ``@cached_validation`` wraps: ``prefetch`` plans only calls that look up."""
 """Set on a decorated function: the dimension it was decorated with (``memo.explain`` reads it)."""
 
 _in_flight: contextvars.ContextVar[frozenset[str]] = contextvars.ContextVar("memo_in_flight", default=frozenset())
@@ -233,11 +235,12 @@ def prefetch(instances: Iterable[Any]) -> int:
 
     For a caller that knows a batch of checks before it awaits them (a run's engine): the
     entries are read with one ``ValidationCache.prefetch``, and each instance's plan is
-    kept for its next ``validate()``, so no key is derived twice. That call still stats
-    the file: the kept plan serves only while the file's stamp is the very one it was
-    made with, the same binding is in force and caching is on; otherwise the call plans
-    afresh. Its entry is verified on lookup as any other. Returns how many entries were
-    found. Instances whose calls run uncached are skipped.
+    kept for its next ``validate()``, so no key is derived twice. That call still looks
+    at the file and its surroundings: the kept plan serves only while the file's stamp is
+    the very one it was made with, its ``cache_context()`` and identity say the same, the
+    same binding is in force and caching is on; otherwise the call plans afresh. Its
+    entry is verified on lookup as any other. Returns how many entries were found.
+    Instances whose ``validate`` is not decorated, or whose calls run uncached, are skipped.
     """
     binding = current_binding() or default_binding()
     cache = binding.cache
@@ -248,6 +251,8 @@ def prefetch(instances: Iterable[Any]) -> int:
     token = _planning.set({})
     try:
         for instance in instances:
+            if not getattr(getattr(type(instance), "validate", None), CACHED_ATTRIBUTE, False):
+                continue  # nothing would take its plan: it would only be held
             try:
                 dimension = _decorated_dimension(instance)
             except TypeError:
@@ -293,6 +298,11 @@ def _prepared_plan(instance: Any, dimension: str) -> CallPlan | None:
     except (OSError, ValueError):
         return None
     if validator_identity(instance) != plan.validator:
+        return None
+    # What else the result depends on is looked at again, now and outside the planning
+    # pass: a config edited since the chunk was planned must not be served the entry
+    # made under the old one.
+    if validator_context(instance) != plan.context:
         return None
     return plan
 
@@ -376,6 +386,7 @@ def cached_validation(dimension: str | None = None, *, ttl: TTL = CACHE_TTL) -> 
             )
         if dimension is not None:
             setattr(func, DIMENSION_ATTRIBUTE, dimension)
+        setattr(func, CACHED_ATTRIBUTE, True)
 
         @wrapt.decorator
         async def wrapper(

@@ -116,14 +116,18 @@ class Engine:
         prepared: dict[int, Validator] = {}
         check = functools.partial(self._check, prepared=prepared)
         with memo.bind_cache(self.cache, root=self.root), limited_to(self.jobs):
-            await asyncio.gather(
-                *(
-                    work(prefetched, check, results.record, tracker)
-                    for queue, workers in queues(lanes, checks_in_flight(self.jobs))
-                    for prefetched in [self._prefetched(queue, prepared)]
-                    for _ in range(workers)
+            try:
+                await asyncio.gather(
+                    *(
+                        work(prefetched, check, results.record, tracker)
+                        for queue, workers in queues(lanes, checks_in_flight(self.jobs))
+                        for prefetched in [self._prefetched(queue, prepared)]
+                        for _ in range(workers)
+                    )
                 )
-            )
+            finally:
+                if self.cache is not None:
+                    self.cache.forget_prefetched()
         return Report(
             results=results,
             files=tracker.files_total,

@@ -83,7 +83,9 @@ class Report:
         """The results with something to say (findings, errors, skips, failures), in check order."""
         if isinstance(self.results, ResultLog):
             return self.results.notable()
-        return (r for r in self.results if r.findings or r.error is not None or not r.passed)
+        return (
+            r for r in self.results if r.findings or r.error is not None or r.skip_reason is not None or not r.passed
+        )
 
     @property
     def dimensions(self) -> int:

@@ -152,7 +152,9 @@ def _clean(result: ValidationResult, dimension: str, path: Path | None) -> bool:
     """Whether ``result`` says nothing but "passed" about its check's own file and dimension."""
     return (
         type(result) is ValidationResult
-        and result.passed
+        and result.passed is True
+        and type(result.cached) is bool
+        and type(result.duration_s) is float
         and not result.findings
         and result.error is None
         and result.skip_reason is None

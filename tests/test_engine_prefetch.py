@@ -8,7 +8,9 @@ from typing import ClassVar
 
 import pytest
 
-from memo import MemoryStore, ValidationCache, ValidationResult, cached_validation, hashing
+import memo
+import memo.decorator as decorator
+from memo import MemoryStore, ValidationCache, ValidationResult, bind_cache, cached_validation, hashing
 from memo_engine import Engine
 from memo_engine import engine as engine_module
 from validators import SyntaxValidator, Validator
@@ -73,16 +75,28 @@ class _Counted(Validator):
         return ValidationResult(self.dimension, True)
 
 
-def test_each_check_is_planned_once_cold_and_warm(tmp_path: Path) -> None:
+def test_each_check_is_planned_once_cold_and_warm(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     _tree(tmp_path, 10)
+    plans: list[object] = []
+    original = decorator.plan_or_reason
+
+    def counted(*args: object) -> object:
+        plans.append(args)
+        return original(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(decorator, "plan_or_reason", counted)
     cache = ValidationCache(store=MemoryStore())
     with Engine(tmp_path, validators=[_Counted], cache=cache) as engine:
         cold = engine.run_sync()
-        planned_cold, _Counted.contexts = _Counted.contexts, 0
+        planned_cold, contexts_cold = len(plans), _Counted.contexts
+        plans.clear()
+        _Counted.contexts = 0
         warm = engine.run_sync()
 
     assert (cold.misses, warm.hits) == (10, 10)
-    assert planned_cold == 10 and _Counted.contexts == 10
+    assert planned_cold == 10 and len(plans) == 10
+    # The context is looked at when the chunk is planned and again at the lookup itself.
+    assert contexts_cold == 20 and _Counted.contexts == 20
 
 
 class _Broken(Validator):
@@ -106,3 +120,55 @@ def test_a_check_that_cannot_be_planned_is_its_own_error_and_the_others_run(tmp_
     errors = {Path(r.file_path or "").name: r.error for r in report.results if r.error is not None}
     assert errors == {"m001.py": "RuntimeError: no context for this one"}
     assert report.errors == 1 and len(report.results) == 3
+
+
+class _Setting(Validator):
+    """Passes or fails by the word in ``setting.txt`` beside the tree: its context."""
+
+    dimension: ClassVar[str] = "setting"
+
+    def cache_context(self) -> str:
+        assert self.root is not None
+        return (self.root / "setting.txt").read_text()
+
+    @cached_validation()
+    async def validate(self) -> ValidationResult:
+        return ValidationResult(self.dimension, self.cache_context() == "lax")
+
+
+async def test_a_context_changed_after_its_chunk_was_planned_is_not_served_the_old_entry(tmp_path: Path) -> None:
+    (tmp_path / "a.py").write_text("x = 1\n")
+    setting = tmp_path / "setting.txt"
+    with bind_cache(ValidationCache(store=MemoryStore()), root=tmp_path):
+        for word in ("strict", "lax"):  # both states cached
+            setting.write_text(word)
+            await _Setting(tmp_path / "a.py", {}, tmp_path).validate()
+        validator = _Setting(tmp_path / "a.py", {}, tmp_path)
+        assert memo.prefetch([validator]) == 1  # planned under "lax"
+        setting.write_text("strict")
+        result = await validator.validate()
+
+    assert (result.passed, result.cached) == (False, True)  # the "strict" entry, not the "lax" one
+
+
+class _Plain(Validator):
+    """Not decorated: nothing looks its result up."""
+
+    dimension: ClassVar[str] = "plain"
+
+    async def validate(self) -> ValidationResult:
+        return ValidationResult(self.dimension, True, duration_s=None)  # type: ignore[arg-type]
+
+
+def test_undecorated_validators_are_not_planned_and_nothing_prefetched_outlives_the_run(tmp_path: Path) -> None:
+    _tree(tmp_path, 5)
+    cache = ValidationCache(store=MemoryStore())
+    with Engine(tmp_path, validators=[_Plain, SyntaxValidator], cache=cache) as engine:
+        report = engine.run_sync()
+        with bind_cache(cache, root=tmp_path) as binding:
+            assert memo.prefetch([_Plain(tmp_path / "m000.py", {}, tmp_path)]) == 0
+            assert not binding.prepared
+
+    assert report.passed and len(report.results) == 10
+    assert all(r.duration_s is None for r in report.results if r.dimension == "plain")  # kept as given
+    assert not cache._prefetched

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from memo import Finding, ValidationResult
 from memo_cli.formats import sorted_results
-from memo_engine import Engine
+from memo_engine import Engine, Report
 from memo_engine.resultlog import ResultLog
 from validators import SyntaxValidator
 
@@ -83,3 +83,28 @@ def test_a_warm_run_keeps_no_result_object_per_clean_check(tmp_path: Path) -> No
     assert alive < 30  # 300 clean results, none of them held as an object
     assert [r.file_path for r in report.ordered()] == sorted(os.fspath(tmp_path / f"m{n:03d}.py") for n in range(300))
     assert all(r.cached and r.passed and not r.findings for r in report.results)
+
+
+def test_a_passing_result_with_odd_field_values_is_kept_as_given(tmp_path: Path) -> None:
+    path = tmp_path / "a.py"
+    log = ResultLog([(0, "lint", [path, path, path])], total=3)
+    odd = [
+        ValidationResult("lint", True, [], os.fspath(path), None, None, False),  # type: ignore[arg-type]
+        ValidationResult("lint", True, [], os.fspath(path), None, 7, False),  # type: ignore[arg-type]
+        ValidationResult("lint", 1, [], os.fspath(path), None, 0.5, 1),  # type: ignore[arg-type]
+    ]
+    for index, result in enumerate(odd):
+        log.record(index, result)
+
+    back = list(log)
+    assert back == odd
+    assert [type(r.duration_s) for r in back] == [type(None), int, float]
+    assert back[2].cached == 1 and type(back[2].cached) is int
+
+
+def test_a_skip_counts_as_notable_in_a_report_of_a_plain_list(tmp_path: Path) -> None:
+    skipped = ValidationResult("lint", True, file_path=str(tmp_path / "a.py"), skip_reason="ruff is not installed")
+    clean = _clean("lint", tmp_path / "b.py", True, 0.0)
+    report = Report([clean, skipped], files=2, dimension_names=("lint",), wall_time_s=0.0, root=tmp_path)
+
+    assert list(report.notable()) == [skipped]
