@@ -14,6 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from memo.recent import Recent
+
 _xxhash: Any
 try:
     import xxhash as _xxhash
@@ -120,14 +122,13 @@ class HashMemo:
 
     A remembered digest is reused only while the file's stat signature is unchanged and
     the file was last changed well before it was read (see ``RACY_WINDOW_NS``). The memo
-    is a window of the most recent files (``max_entries``, oldest forgotten first): a run
-    asks for a file's stamp once per dimension, close together, so the window serves it
-    without holding every file of a large tree to the end of the run.
+    is a window of the most recent files (``memo.recent.Recent``: the last ``max_entries``
+    to twice that): a run asks for a file's stamp once per dimension, close together, so
+    the window serves it without holding every file of a large tree to the end of the run.
     """
 
-    def __init__(self, max_entries: int = 32_768, clock_ns: Callable[[], int] = time.time_ns) -> None:
-        self._entries: dict[str, FileStamp] = {}
-        self._max_entries = max_entries
+    def __init__(self, max_entries: int = 16_384, clock_ns: Callable[[], int] = time.time_ns) -> None:
+        self._entries: Recent[str, FileStamp] = Recent(max_entries)
         self._clock_ns = clock_ns
 
     def __len__(self) -> int:
@@ -174,11 +175,7 @@ class HashMemo:
         trusted = steady and self._clock_ns() - changed_at > RACY_WINDOW_NS
         stamp = FileStamp(digest=digest, signature=signature, steady=steady, trusted=trusted)
         if trusted:
-            entries = self._entries
-            entries.pop(path, None)
-            if len(entries) >= self._max_entries:
-                del entries[next(iter(entries))]  # the oldest
-            entries[path] = stamp
+            self._entries[path] = stamp
         else:
             self._entries.pop(path, None)
         return stamp

@@ -17,6 +17,7 @@ from pathlib import PurePath
 from typing import Any
 
 from memo.errors import ConfigHashError
+from memo.recent import Recent
 
 SCHEMA_VERSION = 1
 """Version of the stored entry format; bumping it orphans every older entry."""
@@ -140,15 +141,12 @@ def relative_key_path(file_path: str | os.PathLike[str], root: str | os.PathLike
         # Absolute inputs mean the same thing from any working directory: remembered by
         # their own strings, one dict lookup on the next hit.
         relative = _relative_key_path(path, base, "")
-        if len(_absolute_relatives) >= _ABSOLUTE_RELATIVES_MAX:
-            del _absolute_relatives[next(iter(_absolute_relatives))]  # the oldest
         _absolute_relatives[path, base] = relative
         return relative
     return _relative_key_path(path, base, os.getcwd())
 
 
-_ABSOLUTE_RELATIVES_MAX = 8192
-_absolute_relatives: dict[tuple[str, str | None], str] = {}
+_absolute_relatives: Recent[tuple[str, str | None], str] = Recent(4096)
 """``relative_key_path`` of absolute ``(path, root)`` pairs: what a run asks for on every hit,
 for each file once per dimension, close together (a window of recent files, not every file)."""
 
@@ -276,16 +274,15 @@ class KeyMemo:
 
     A watch loop, an editor integration or a benchmark derives the same keys over and
     over; one ``memo run`` derives each key once, so the memo is a small window of the
-    most recent keys (oldest forgotten first) rather than every key of the run. Exact,
+    most recent keys (``memo.recent.Recent``) rather than every key of the run. Exact,
     since ``key_string`` is a pure function of its parts: a part that differs in any way
     is another memo key.
     """
 
-    __slots__ = ("_keys", "_max_entries")
+    __slots__ = ("_keys",)
 
-    def __init__(self, max_entries: int = 4096) -> None:
-        self._keys: dict[tuple[str, str, str, str, str, str], str] = {}
-        self._max_entries = max_entries
+    def __init__(self, max_entries: int = 2048) -> None:
+        self._keys: Recent[tuple[str, str, str, str, str, str], str] = Recent(max_entries)
 
     def __len__(self) -> int:
         return len(self._keys)
@@ -297,10 +294,7 @@ class KeyMemo:
         if known is not None:
             return known
         key = key_string(path, content, config, dimension, validator, context=context)
-        keys = self._keys
-        if len(keys) >= self._max_entries:
-            del keys[next(iter(keys))]  # the oldest
-        keys[parts] = key
+        self._keys[parts] = key
         return key
 
 

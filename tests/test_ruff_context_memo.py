@@ -85,7 +85,8 @@ def test_remembered_imports_are_a_window_of_recent_files_not_every_file(
         paths.append(path)
 
     assert [observer.imports(str(path)) for path in paths] == [(f"mod{n}",) for n in range(10)]
-    assert len(observer._imports) == 4
-    assert list(observer._imports) == [str(path) for path in paths[-4:]]
+    assert 4 <= len(observer._imports) <= 8
+    assert all(str(path) in observer._imports for path in paths[-4:])
+    assert str(paths[0]) not in observer._imports
     # A forgotten file is read again, and answers the same.
     assert observer.imports(str(paths[0])) == ("mod0",)

@@ -52,6 +52,7 @@ from typing import Any
 
 from memo import hash_bytes
 from memo.hashing import RACY_WINDOW_NS, StatSignature, stat_signature
+from memo.recent import Recent
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -62,10 +63,11 @@ CONFIG_NAMES = (".ruff.toml", "ruff.toml", "pyproject.toml")
 """ruff's config file names, in its order of precedence within one directory."""
 _PACKAGE_MARKERS = ("__init__.py", "__init__.pyi")
 _MAX_ENTRIES = 100_000
-_MAX_IMPORTS = 8192
-"""Files whose imports are remembered. One per file, not per directory: a run reads each
-file's imports once (and again right after ruff ran on it), so a window of recent files
-serves it, and a run over a large tree does not hold every file's imports to its end."""
+_MAX_IMPORTS = 4096
+"""Files whose imports are remembered (``memo.recent.Recent``: this many to twice as many).
+One per file, not per directory: a run reads each file's imports once (and again right
+after ruff ran on it), so a window of recent files serves it, and a run over a large tree
+does not hold every file's imports to its end."""
 _ABSENT = "-"
 
 
@@ -139,7 +141,7 @@ class Observer:
     def __init__(self, clock: Callable[[], int] = _now) -> None:
         self._files: dict[str, _FileView] = {}
         self._dirs: dict[str, _DirView] = {}
-        self._imports: dict[str, tuple[StatSignature, tuple[str, ...]]] = {}
+        self._imports: Recent[str, tuple[StatSignature, tuple[str, ...]]] = Recent(_MAX_IMPORTS)
         self._lines: dict[
             tuple[str, str, bool, bool],
             tuple[tuple[str, ...], tuple[str, ...], tuple[tuple[str, StatSignature | str], ...]],
@@ -252,7 +254,7 @@ class Observer:
             return ()
         modules = imported_modules(data)
         if _trusted(info, self._clock):
-            self._remember(self._imports, path, (signature, modules), _MAX_IMPORTS)
+            self._imports[path] = (signature, modules)
         return modules
 
     def listing_signature(self, directory: str, entries: dict[str, str] | None) -> StatSignature | None:
@@ -287,9 +289,9 @@ class Observer:
         return lines, roots
 
     @staticmethod
-    def _remember(memo: dict[str, Any], path: str, view: object, limit: int = _MAX_ENTRIES) -> None:
-        if len(memo) >= limit:
-            del memo[next(iter(memo))]  # the oldest entry
+    def _remember(memo: dict[str, Any], path: str, view: object) -> None:
+        if len(memo) >= _MAX_ENTRIES:
+            memo.clear()
         memo[path] = view
 
 
