@@ -280,14 +280,20 @@ async def test_prefetched_checks_are_served_by_one_read_and_plan_once(
     assert (store.batches, store.gets, validator.calls, len(planned)) == (1, 0, 5, 10)
 
 
-async def test_a_prefetched_plan_is_not_used_once_the_file_changed(
-    tmp_path: Path, trusting_binding: CacheBinding
-) -> None:
+async def _planned_ahead(tmp_path: Path) -> tuple[Any, Path, Any]:
+    """A file validated (and cached) once, and a new instance of its validator whose call ``prefetch`` planned."""
     validator = counting_validator_class()
     source = write(tmp_path / "a.py", "x = 1\n")
     await validator(source).validate()
     instance = validator(source)
     assert prefetch([instance]) == 1
+    return validator, source, instance
+
+
+async def test_a_prefetched_plan_is_not_used_once_the_file_changed(
+    tmp_path: Path, trusting_binding: CacheBinding
+) -> None:
+    validator, source, instance = await _planned_ahead(tmp_path)
     write(source, "x = 1  # TODO\n")
     result = await instance.validate()
     assert (result.cached, result.passed, validator.calls) == (False, False, 2)
@@ -296,11 +302,7 @@ async def test_a_prefetched_plan_is_not_used_once_the_file_changed(
 async def test_a_prefetched_plan_is_not_used_once_caching_is_disabled(
     tmp_path: Path, trusting_binding: CacheBinding, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    validator = counting_validator_class()
-    source = write(tmp_path / "a.py", "x = 1\n")
-    await validator(source).validate()
-    instance = validator(source)
-    assert prefetch([instance]) == 1
+    validator, _source, instance = await _planned_ahead(tmp_path)
     monkeypatch.setenv("VALIDATION_CACHE_ENABLED", "off")
     assert (await instance.validate()).cached is False
     assert validator.calls == 2
@@ -309,11 +311,7 @@ async def test_a_prefetched_plan_is_not_used_once_caching_is_disabled(
 async def test_a_prefetched_plan_is_not_used_under_another_binding(
     tmp_path: Path, trusting_binding: CacheBinding
 ) -> None:
-    validator = counting_validator_class()
-    source = write(tmp_path / "a.py", "x = 1\n")
-    await validator(source).validate()
-    instance = validator(source)
-    assert prefetch([instance]) == 1
+    validator, _source, instance = await _planned_ahead(tmp_path)
     with ValidationCache(store=MemoryStore()) as other, bind_cache(other, root=tmp_path):
         assert (await instance.validate()).cached is False
         assert other.stats()["sets"] == 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -79,14 +80,18 @@ def test_a_transient_lock_costs_misses_then_the_cache_opens(tmp_path: Path) -> N
     store.close()
 
 
-async def test_writes_while_another_process_holds_the_lock_are_written_once_it_is_released(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
-    cache_dir = tmp_path / "cache"
+def _twenty_files(tmp_path: Path) -> tuple[Path, list[Path], Any]:
+    """A cache directory to be, twenty distinct files, and a fingerprinting validator."""
     files = [tmp_path / f"f{index}.py" for index in range(20)]
     for index, path in enumerate(files):
         path.write_text(f"x = {index}\n")
-    validator = fingerprint_validator()
+    return tmp_path / "cache", files, fingerprint_validator()
+
+
+async def test_writes_while_another_process_holds_the_lock_are_written_once_it_is_released(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    cache_dir, files, validator = _twenty_files(tmp_path)
     with ValidationCache(cache_dir, timeout=TIMEOUT) as cache, bind_cache(cache):
         await validator(files[0]).validate()  # opened and stored before the lock
         with caplog.at_level(logging.WARNING, logger="memo"):
@@ -110,11 +115,7 @@ async def test_writes_kept_out_longer_than_the_patience_are_skipped_not_fatal(
     import memo.cache
 
     monkeypatch.setattr(memo.cache, "WRITE_PATIENCE_S", 0.0)
-    cache_dir = tmp_path / "cache"
-    files = [tmp_path / f"f{index}.py" for index in range(20)]
-    for index, path in enumerate(files):
-        path.write_text(f"x = {index}\n")
-    validator = fingerprint_validator()
+    cache_dir, files, validator = _twenty_files(tmp_path)
     with ValidationCache(cache_dir, timeout=TIMEOUT) as cache, bind_cache(cache):
         await validator(files[0]).validate()  # opened and stored before the lock
         with write_lock_held(cache_dir / "cache.db"), caplog.at_level(logging.WARNING, logger="memo"):
