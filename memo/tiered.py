@@ -8,10 +8,19 @@ tier's lease, or the cache directory's when there is no writable shared tier).
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol
 
 from memo.cache import CACHE_TTL, TTL, ValidationCache
+from memo.lease import Claim
 from memo.results import ValidationResult
+
+
+class Leases(Protocol):
+    """Where a lease is taken: the shared tier (``RemoteTier``) or the cache directory (``LocalLeases``)."""
+
+    async def claim(self, key: str) -> Claim: ...
+
+    def release(self, key: str, token: str) -> None: ...
 
 
 async def remote_lookup(cache: ValidationCache, key: str, file_path: str | None) -> ValidationResult | None:
@@ -37,28 +46,21 @@ async def leased(
     directory's lease (``memo.locallease``) covers the processes sharing it. A lease is
     released once the entry (stored by ``cache.store`` inside ``compute``) is written.
     """
+    lease: Leases | None
     remote = cache.remote
     if remote is not None and remote.writable:
-        claim = await remote.claim(key)
-        if claim.value is not None:
-            adopted = cache.adopt(key, claim.value, file_path)
-            if adopted is not None:
-                return adopted, True
-        try:
-            return await compute()
-        finally:
-            if claim.token is not None:
-                remote.release(key, claim.token)
-    leases = cache.local_leases(ttl)
-    if leases is None:
+        lease, take = remote, cache.adopt  # the holder's entry came from the shared tier: keep a copy
+    else:
+        lease, take = cache.local_leases(ttl), cache.shared_result  # the holder wrote it here already
+    if lease is None:
         return await compute()
-    claim = await leases.claim(key)
+    claim = await lease.claim(key)
     if claim.value is not None:
-        result = cache.shared_result(key, claim.value, file_path)
+        result = take(key, claim.value, file_path)
         if result is not None:
             return result, True
     try:
         return await compute()
     finally:
         if claim.token is not None:
-            leases.release(key, claim.token)
+            lease.release(key, claim.token)
