@@ -3,7 +3,7 @@
 Runs every validator over the tree with memo, concurrently and through its cache.
 Rendered by ``memo render`` from memo's ``orchestrator.py.j2``. It holds only this
 project's choices; discovery, scheduling, deadlines, config and the report live in
-``memo_engine``, so upgrading memo brings every fix here too.
+``memo.engine``, so upgrading memo brings every fix here too.
 
     python orchestrator.py [PATHS...] [memo run options]
 """
@@ -14,8 +14,8 @@ import sys
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
-from memo_engine import Engine, OrchestratorError, Progress, Report
-from validators import Validator
+from memo.engine import Engine, OrchestratorError, Progress, Report
+from memo.validators import Validator
 
 PROJECT: str | None = None
 """The project's name, shown in ``--help``."""
@@ -45,7 +45,7 @@ class ValidationOrchestrator(Engine):
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``python orchestrator.py [PATHS...]``: ``memo run`` with this file's defaults."""
-    from memo_cli import run_main
+    from memo.cli import run_main
 
     return run_main(argv, orchestrator=ValidationOrchestrator, project=PROJECT)
 

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from memo import ValidationCache
+from memo.validators import DEFAULT_DIMENSIONS, resolve
 from orchestrator import Report, ValidationOrchestrator
-from validators import DEFAULT_DIMENSIONS, resolve
 
 
 def orchestrate(
@@ -69,13 +69,13 @@ def run_measured(argv: Sequence[str], env: dict[str, str] | None = None) -> Proc
 
 
 def memo_command() -> list[str]:
-    """The ``memo`` console script next to this interpreter, else ``python -m memo_cli``.
+    """The ``memo`` console script next to this interpreter, else ``python -m memo.cli``.
 
     Not whatever ``memo`` is first on PATH: a version manager's shim there (pyenv's is a
     shell script) would add its own start-up to every timing.
     """
     script = Path(sys.executable).with_name("memo")
-    return [str(script)] if script.is_file() else [sys.executable, "-m", "memo_cli"]
+    return [str(script)] if script.is_file() else [sys.executable, "-m", "memo.cli"]
 
 
 def memo_run(root: Path, cache_dir: Path, output: Path, *extra: str) -> tuple[Process, dict[str, Any]]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from memo import Finding, ValidationResult, cached_validation
-from validators.base import Validator
+from memo.validators.base import Validator
 
 
 def compile_check(path: str) -> ValidationResult:

@@ -145,8 +145,7 @@ def _memo_compiled_as_installed() -> None:
     import compileall
 
     project = Path(__file__).resolve().parent.parent
-    for package in ("memo", "validators", "memo_engine", "memo_cli"):
-        compileall.compile_dir(str(project / package), quiet=1)
+    compileall.compile_dir(str(project / "memo"), quiet=1)  # memo/validators, engine and cli are links into it
     compileall.compile_file(str(project / "orchestrator.py"), quiet=1)
 
 
@@ -154,6 +153,6 @@ def _memo_compiled_as_installed() -> None:
 def _stop_pool_workers() -> Iterator[None]:
     """Stop the validators' worker pool at the end of the session, not in exit hooks."""
     yield
-    import validators
+    from memo import validators
 
     validators.shutdown_workers()

@@ -18,8 +18,8 @@ from benchmarks._ratios import Ratio, median, paired_ratio
 from benchmarks._runs import orchestrate, same_findings
 from benchmarks.conftest import Corpus, Sizes
 from memo import ValidationCache
+from memo.validators import DEFAULT_DIMENSIONS
 from orchestrator import Report
-from validators import DEFAULT_DIMENSIONS
 
 
 def _cold_then_warm(benchmark: Any, root: Path, tmp_path: Path, rounds: int) -> tuple[dict[str, list[float]], int]:

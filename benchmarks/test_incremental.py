@@ -19,8 +19,8 @@ from benchmarks._ratios import Ratio, median
 from benchmarks._runs import orchestrate
 from benchmarks.conftest import Corpus, Sizes
 from memo import ValidationCache
+from memo.validators import DEFAULT_DIMENSIONS
 from orchestrator import Report
-from validators import DEFAULT_DIMENSIONS
 
 
 def test_incremental_run_costs_the_warm_run_plus_the_changed_files(

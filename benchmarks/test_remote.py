@@ -22,12 +22,12 @@ from benchmarks._ratios import Ratio, median, timed
 from benchmarks._runs import memo_command
 from benchmarks.conftest import Corpus, Sizes
 from memo import ValidationCache
+from memo.engine import Engine
 from memo.lease import LeasePolicy
 from memo.remote import RemoteTier
 from memo.signing import SECRET_ENV, Signer
-from memo_engine import Engine
+from memo.validators import DEFAULT_DIMENSIONS, resolve
 from tests.remote_support import RedisServer
-from validators import DEFAULT_DIMENSIONS, resolve
 
 SECRET = "benchmark-secret"  # nosec B105 - a benchmark-only signing secret
 

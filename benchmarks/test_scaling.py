@@ -22,7 +22,7 @@ from benchmarks._ratios import Ratio, median
 from benchmarks._runs import memo_run, orchestrate
 from benchmarks.conftest import Sizes
 from memo import ValidationCache
-from validators import DEFAULT_DIMENSIONS
+from memo.validators import DEFAULT_DIMENSIONS
 
 MEMORY_GOAL_MB = 300.0
 MEMORY_GUARD_MB = 600.0

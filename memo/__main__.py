@@ -1,11 +1,11 @@
 """``python -m memo``: the ``memo`` command.
 
-The command lives in the ``memo_cli`` package and is imported only here, when
+The command lives in the ``memo.cli`` package and is imported only here, when
 it runs, so ``import memo`` never pulls in the orchestrator or the validators.
 
 ``python -m`` puts the working directory first on ``sys.path``. memo runs inside users'
-projects, and a project with its own ``validators/`` package, or a ``memo/`` directory
-(a clone of memo, say), would shadow memo's own modules, in this process and in its
+projects, and a project with a ``memo/`` directory (a clone of memo, say) would shadow
+memo's own modules, in this process and in its
 pool's workers (which start with this ``sys.path``). So the working directory is taken
 off ``sys.path`` before anything of memo's is imported, unless memo itself lives there.
 """
@@ -37,13 +37,13 @@ def _forget_working_directory() -> None:
 
 def main() -> int:
     _forget_working_directory()
-    from memo_cli import main as cli_main
+    from memo.cli import main as cli_main
 
     return cli_main()
 
 
 if __name__ == "__main__":
     status = main()
-    from memo_cli import exit_now
+    from memo.cli import exit_now
 
     exit_now(status)

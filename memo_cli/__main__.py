@@ -1,8 +1,8 @@
-"""``python -m memo_cli``: the ``memo`` command."""
+"""``python -m memo.cli``: the ``memo`` command."""
 
 from __future__ import annotations
 
-from memo_cli import exit_now, main
+from memo.cli import exit_now, main
 
 if __name__ == "__main__":
     exit_now(main())

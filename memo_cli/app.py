@@ -16,10 +16,10 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, NoReturn
 
 import memo
-from memo_cli.errors import EXIT_INTERRUPTED, EXIT_PASSED, EXIT_USAGE, UsageError, one_line
+from memo.cli.errors import EXIT_INTERRUPTED, EXIT_PASSED, EXIT_USAGE, UsageError, one_line
 
 if TYPE_CHECKING:
-    from memo_engine import Engine
+    from memo.engine import Engine
 
 EXIT_CODES = """exit status:
   0    every check passed
@@ -44,7 +44,7 @@ class _Parser(argparse.ArgumentParser):
 
 def _dimension_list() -> str:
     """The dimensions memo can run here, found when ``--help`` asks (not on every start)."""
-    from memo_engine import EngineError, plugins
+    from memo.engine import EngineError, plugins
 
     try:
         known = plugins.installed()
@@ -80,7 +80,7 @@ def _dimension_option(parser: argparse.ArgumentParser, help_text: str) -> None:
 
 def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of ``memo run`` (and of ``python orchestrator.py``)."""
-    from memo_cli.formats import FORMATS
+    from memo.cli.formats import FORMATS
 
     parser.add_argument("paths", nargs="*", metavar="PATH", help="files or directories to validate (default: .)")
     parser.add_argument("--format", choices=FORMATS, default="text", help="report format (default: text)")
@@ -159,11 +159,11 @@ def build_parser() -> argparse.ArgumentParser:
 def _render(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from memo_cli.output import write_text
-    from memo_cli.render import render_orchestrator
-    from memo_cli.run import dimension_names
-    from memo_engine import EngineError, plugins
-    from memo_engine import config as engine_config
+    from memo.cli.output import write_text
+    from memo.cli.render import render_orchestrator
+    from memo.cli.run import dimension_names
+    from memo.engine import EngineError, plugins
+    from memo.engine import config as engine_config
 
     names = dimension_names(args.dimension)
     try:
@@ -189,15 +189,15 @@ def _dispatch(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
     if args.command == "run":
-        from memo_cli.run import run
+        from memo.cli.run import run
 
         return run(args)
     if args.command == "cache":
-        from memo_cli.cache_commands import cache
+        from memo.cli.cache_commands import cache
 
         return cache(args)
     if args.command == "explain":
-        from memo_cli.explain_command import explain
+        from memo.cli.explain_command import explain
 
         return explain(args)
     return _render(args)
@@ -207,9 +207,9 @@ def guarded(call: Callable[[], int]) -> int:
     """``call()``, with a usage error as one line and exit 2, and Ctrl-C or SIGTERM as one line and 130 or 143.
 
     A signal kills every process the run started and exits at once, without unwinding
-    asyncio (``validators._shutdown``): that unwinding is where runs used to hang.
+    asyncio (``memo.validators._shutdown``): that unwinding is where runs used to hang.
     """
-    from validators._shutdown import exit_on_signals
+    from memo.validators._shutdown import exit_on_signals
 
     try:
         with exit_on_signals():
@@ -222,7 +222,7 @@ def guarded(call: Callable[[], int]) -> int:
         return EXIT_INTERRUPTED
     except BrokenPipeError:
         # The reader left (``memo cache stats | head``): not an error worth a traceback.
-        from memo_cli.output import reader_left
+        from memo.cli.output import reader_left
 
         reader_left()
         return EXIT_PASSED
@@ -268,8 +268,8 @@ def run_main(
     project: str | None = None,
 ) -> int:
     """``memo run`` alone, for a rendered ``orchestrator.py``: its options, with that class's defaults."""
-    from memo_cli.run import run
-    from memo_engine import Engine
+    from memo.cli.run import run
+    from memo.engine import Engine
 
     title = f"Validate {project}'s tree" if project else "Validate a code tree"
     parser = _Parser(prog=prog, description=f"{title} (the same as `memo run`).")

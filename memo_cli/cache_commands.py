@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from memo import ValidationCache, caching_enabled
-from memo_cli.errors import EXIT_FAILED, EXIT_PASSED, UsageError, one_line
+from memo.cli.errors import EXIT_FAILED, EXIT_PASSED, UsageError, one_line
 
 
 def _entries(count: int) -> str:
@@ -32,9 +32,9 @@ def _bytes(size: int) -> str:
 
 def clear_remote(url: str) -> None:
     """``memo cache clear --remote``: empty the shared tier too, only when asked by name."""
+    from memo.engine import config as engine_config
+    from memo.engine.errors import EngineError
     from memo.remote import RemoteError, remote_from_environment
-    from memo_engine import config as engine_config
-    from memo_engine.errors import EngineError
 
     try:
         configured = engine_config.remote_address(engine_config.project_table(Path.cwd()))

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import memo
 from memo import ValidationCache
-from memo_cli.errors import EXIT_PASSED, UsageError, one_line
-from memo_cli.run import dimension_names
-from memo_engine import Engine, EngineError, find_root, registry, resolve
-from memo_engine import config as engine_config
+from memo.cli.errors import EXIT_PASSED, UsageError, one_line
+from memo.cli.run import dimension_names
+from memo.engine import Engine, EngineError, find_root, registry, resolve
+from memo.engine import config as engine_config
 
 
 def explain(args: argparse.Namespace) -> int:

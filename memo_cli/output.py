@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
-from memo_cli.errors import UsageError, one_line
+from memo.cli.errors import UsageError, one_line
 
 
 def reader_left() -> None:

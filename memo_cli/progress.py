@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from memo_engine import Progress, ProgressCallback
+from memo.engine import Progress, ProgressCallback
 
 
 @contextmanager

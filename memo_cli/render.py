@@ -2,7 +2,7 @@
 
 The template (``templates/orchestrator.py.j2``, the repository's ``orchestrator.py.j2``)
 holds only what varies between projects: which validators, the defaults, the project's
-name. Everything else is imported from ``memo_engine``, so a rendered file receives
+name. Everything else is imported from ``memo.engine``, so a rendered file receives
 engine fixes with every upgrade of memo.
 """
 
@@ -15,14 +15,14 @@ from collections.abc import Mapping, Sequence
 from importlib import resources
 from typing import Any
 
-from validators import Validator
+from memo.validators import Validator
 
 TEMPLATE = "orchestrator.py.j2"
 
 
 def template_source() -> str:
     """The template's text, as installed with this package."""
-    return resources.files("memo_cli").joinpath("templates").joinpath(TEMPLATE).read_text(encoding="utf-8")
+    return resources.files("memo.cli").joinpath("templates").joinpath(TEMPLATE).read_text(encoding="utf-8")
 
 
 PROJECT_NAME = re.compile(r"[A-Za-z0-9._ -]{1,40}")
@@ -77,7 +77,7 @@ def _pyrepr(value: Any) -> str:
     return python_literal(value, 0, 30)
 
 
-_ALWAYS_IMPORTED = (("memo_engine", "Engine, OrchestratorError, Progress, Report"), ("validators", "Validator"))
+_ALWAYS_IMPORTED = (("memo.engine", "Engine, OrchestratorError, Progress, Report"), ("memo.validators", "Validator"))
 
 
 def _imports(validators: Sequence[type[Validator]] | None) -> list[tuple[str, str]]:

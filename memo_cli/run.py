@@ -10,14 +10,14 @@ from pathlib import Path
 from typing import Any
 
 import memo
-from memo_cli.errors import EXIT_FAILED, EXIT_PASSED, UsageError, one_line
-from memo_cli.formats import FORMATS as FORMATS  # re-exported: its old home
-from memo_cli.formats import json as json_format
-from memo_cli.formats import sarif, text
-from memo_cli.output import write_report, write_text
-from memo_cli.progress import progress_bar
-from memo_engine import Engine, EngineError, Report, find_root, registry, resolve
-from memo_engine import config as engine_config
+from memo.cli.errors import EXIT_FAILED, EXIT_PASSED, UsageError, one_line
+from memo.cli.formats import FORMATS as FORMATS  # re-exported: its old home
+from memo.cli.formats import json as json_format
+from memo.cli.formats import sarif, text
+from memo.cli.output import write_report, write_text
+from memo.cli.progress import progress_bar
+from memo.engine import Engine, EngineError, Report, find_root, registry, resolve
+from memo.engine import config as engine_config
 
 
 def dimension_names(values: list[str] | None) -> list[str] | None:
@@ -81,7 +81,7 @@ def run(args: argparse.Namespace, engine_class: type[Engine] = Engine) -> int:
             cache.close()
         # Stop the worker pool now, not in the interpreter's exit hooks, which would wait
         # on a worker that never returns.
-        from validators import shutdown_workers
+        from memo.validators import shutdown_workers
 
         shutdown_workers()
     if report.files == 0:

@@ -3,18 +3,18 @@
 Discovery (``discovery``), the plan and its workers (``schedule``), deadlines
 (``deadline``), config (``config``), finding validators (``plugins``), the report model
 (``report``) and the run itself (``engine``). It sits above ``memo`` and ``validators``
-and below the command line (``memo_cli``); this module only re-exports its public names.
+and below the command line (``memo.cli``); this module only re-exports its public names.
 """
 
 from __future__ import annotations
 
-from memo_engine.config import DEFAULT_TIMEOUT, RUN_KEYS
-from memo_engine.discovery import SKIPPED_DIRS, discover
-from memo_engine.engine import CHECKS_PER_CORE, Engine, default_jobs
-from memo_engine.errors import EngineError, OrchestratorError
-from memo_engine.plugins import ENTRY_POINT_GROUP, registry, resolve
-from memo_engine.project import find_root
-from memo_engine.report import Progress, ProgressCallback, Report
+from memo.engine.config import DEFAULT_TIMEOUT, RUN_KEYS
+from memo.engine.discovery import SKIPPED_DIRS, discover
+from memo.engine.engine import CHECKS_PER_CORE, Engine, default_jobs
+from memo.engine.errors import EngineError, OrchestratorError
+from memo.engine.plugins import ENTRY_POINT_GROUP, registry, resolve
+from memo.engine.project import find_root
+from memo.engine.report import Progress, ProgressCallback, Report
 
 __all__ = [
     "CHECKS_PER_CORE",

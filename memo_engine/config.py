@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any
 
 import memo
-from memo_engine.errors import EngineError
-from validators import Validator
+from memo.engine.errors import EngineError
+from memo.validators import Validator
 
 if sys.version_info >= (3, 11):
     import tomllib

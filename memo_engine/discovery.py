@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from memo_engine.errors import EngineError
+from memo.engine.errors import EngineError
 
 if TYPE_CHECKING:
     import pathspec

@@ -21,18 +21,18 @@ from typing import Any, ClassVar
 
 import memo
 from memo import ValidationCache, ValidationResult
-from memo_engine import config as config_module
-from memo_engine import plugins
-from memo_engine.deadline import TimedOut, with_timeout
-from memo_engine.discovery import discover
-from memo_engine.errors import EngineError
-from memo_engine.report import ProgressCallback, Report
-from memo_engine.resultlog import ResultLog
-from memo_engine.schedule import CHECKS_PER_CORE as CHECKS_PER_CORE  # re-exported: its old home
-from memo_engine.schedule import Check, Tracker, checks_in_flight, plan, queues, segments, work
-from validators import Validator
-from validators._parallelism import limited_to
-from validators._process import cores
+from memo.engine import config as config_module
+from memo.engine import plugins
+from memo.engine.deadline import TimedOut, with_timeout
+from memo.engine.discovery import discover
+from memo.engine.errors import EngineError
+from memo.engine.report import ProgressCallback, Report
+from memo.engine.resultlog import ResultLog
+from memo.engine.schedule import CHECKS_PER_CORE as CHECKS_PER_CORE  # re-exported: its old home
+from memo.engine.schedule import Check, Tracker, checks_in_flight, plan, queues, segments, work
+from memo.validators import Validator
+from memo.validators._parallelism import limited_to
+from memo.validators._process import cores
 
 PREFETCH_CHUNK = 256
 """Checks whose cache entries are read together, in one query, as a lane hands them out."""

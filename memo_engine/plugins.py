@@ -17,11 +17,11 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-import validators
-from memo_engine.config import validator_specs
-from memo_engine.errors import EngineError
-from validators import Validator
-from validators import _context as validator_context
+from memo import validators
+from memo.engine.config import validator_specs
+from memo.engine.errors import EngineError
+from memo.validators import Validator
+from memo.validators import _context as validator_context
 
 ENTRY_POINT_GROUP = "memo.validators"
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from memo import ValidationResult
-from memo_engine.resultlog import ResultLog
+from memo.engine.resultlog import ResultLog
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from memo import ValidationResult
-from memo_engine.report import Progress, ProgressCallback
-from validators import Validator
+from memo.engine.report import Progress, ProgressCallback
+from memo.validators import Validator
 
 CHECKS_PER_CORE = 256
 """Checks in flight per job (per tool process allowed to run at once).

@@ -26,8 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from memo import ValidationCache, ValidationResult, bind_cache, cached_validation
 from memo.lease import LeasePolicy
 from memo.locallease import LocalLeases
+from memo.validators import Validator
 from tests.helpers import append_line, todo_result
-from validators import Validator
 
 
 async def _until_exists(path: str) -> None:

@@ -23,8 +23,8 @@ from memo import ValidationCache, ValidationResult, bind_cache, cached_validatio
 from memo.lease import LeasePolicy
 from memo.remote import RemoteTier
 from memo.signing import Signer
+from memo.validators import Validator
 from tests.helpers import append_line, todo_result
-from validators import Validator
 
 SECRET = "test-secret-for-memo"  # nosec B105 - a test-only signing secret
 

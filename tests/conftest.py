@@ -23,7 +23,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def _stop_pool_workers() -> Iterator[None]:
     """Stop the validators' worker pool at the end of the session, not in exit hooks."""
     yield
-    import validators
+    from memo import validators
 
     validators.shutdown_workers()
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from memo import Finding, ValidationResult, cached_validation
-from validators import Validator
+from memo.validators import Validator
 
 
 class CountingValidator(Validator):

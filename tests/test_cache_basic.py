@@ -168,7 +168,7 @@ def memo_without_diskcache(monkeypatch: pytest.MonkeyPatch) -> Any:
             raise ImportError("diskcache blocked by test")
         return real_import(name, *args, **kwargs)
 
-    roots = {"memo", "validators", "diskcache", "tests"}
+    roots = {"memo", "diskcache", "tests"}
     saved = {name: module for name, module in sys.modules.items() if name.split(".")[0] in roots}
     for name in saved:
         if not name.startswith("tests"):
@@ -178,7 +178,7 @@ def memo_without_diskcache(monkeypatch: pytest.MonkeyPatch) -> Any:
         yield importlib.import_module("memo")
     finally:
         monkeypatch.setattr(builtins, "__import__", real_import)
-        for name in [name for name in sys.modules if name.split(".")[0] in {"memo", "validators", "diskcache"}]:
+        for name in [name for name in sys.modules if name.split(".")[0] in {"memo", "diskcache"}]:
             del sys.modules[name]
         sys.modules.update(saved)
 

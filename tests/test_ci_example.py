@@ -20,7 +20,7 @@ import pytest
 import yaml
 
 from memo import default_cache_dir
-from memo_cli.app import build_parser
+from memo.cli.app import build_parser
 from tests.helpers import write
 
 WORKFLOW = Path(__file__).resolve().parent.parent / "docs" / "ci" / "github-actions.yml"

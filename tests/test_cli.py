@@ -248,8 +248,8 @@ def test_an_error_every_file_shares_is_printed_once_with_its_count(tmp_path: Pat
 
 EXIT_HOOK_PROBE = """
 import concurrent.futures.process as process, os, sys, threading
-from memo_cli import exit_now
-from validators import _pool, shutdown_workers
+from memo.cli import exit_now
+from memo.validators import _pool, shutdown_workers
 
 if __name__ == "__main__":
     _pool.executor().submit(int).result()

@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from memo_engine import EngineError, config, plugins
+from memo.engine import EngineError, config, plugins
+from memo.validators import ComplexityValidator, LintValidator
 from tests.helpers import run_memo as memo
 from tests.helpers import write
-from validators import ComplexityValidator, LintValidator
 
 
 @pytest.mark.parametrize(

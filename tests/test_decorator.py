@@ -12,8 +12,8 @@ import pytest
 
 import memo.keys
 from memo import CACHE_TTL, ValidationCache, ValidationResult, bind_cache, cached_validation, plan_call
+from memo.validators import Validator
 from tests.helpers import CountingValidator, counting_validator_class, write
-from validators import Validator
 
 
 def test_decorator_preserves_introspection() -> None:

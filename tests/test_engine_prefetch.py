@@ -11,9 +11,9 @@ import pytest
 import memo
 import memo.decorator as decorator
 from memo import MemoryStore, ValidationCache, ValidationResult, bind_cache, cached_validation, hashing
-from memo_engine import Engine
-from memo_engine import engine as engine_module
-from validators import SyntaxValidator, Validator
+from memo.engine import Engine
+from memo.engine import engine as engine_module
+from memo.validators import SyntaxValidator, Validator
 
 
 class _CountingStore(MemoryStore):

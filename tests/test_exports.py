@@ -7,7 +7,7 @@ import types
 
 import pytest
 
-PACKAGES = ("memo", "validators", "memo_engine", "memo_cli")
+PACKAGES = ("memo", "memo.validators", "memo.engine", "memo.cli")
 
 
 def public_names(module: types.ModuleType) -> set[str]:

@@ -10,9 +10,9 @@ import pytest
 
 import memo
 from memo import Finding, ValidationCache, ValidationResult, cached_validation
+from memo.validators import Validator
 from orchestrator import OrchestratorError, Progress, ValidationOrchestrator
 from tests.helpers import CountingValidator, counting_validator_class, write
-from validators import Validator
 
 
 def make_tree(root: Path, count: int = 3) -> list[Path]:
@@ -233,7 +233,7 @@ async def test_progress_reports_every_check_and_file(tmp_path: Path, cache: Vali
 async def test_checks_in_flight_never_exceed_their_bound(
     tmp_path: Path, jobs: int, validators: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from memo_engine import schedule
+    from memo.engine import schedule
 
     monkeypatch.setattr(schedule, "CHECKS_PER_CORE", 1)  # checks in flight == jobs
     gate, all_busy = asyncio.Event(), asyncio.Event()
@@ -266,7 +266,7 @@ async def test_checks_in_flight_never_exceed_their_bound(
 
 
 def test_no_argument_orchestrator_uses_registry_defaults(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from validators import DEFAULT_DIMENSIONS
+    from memo.validators import DEFAULT_DIMENSIONS
 
     monkeypatch.chdir(tmp_path)
     orchestrator = ValidationOrchestrator()

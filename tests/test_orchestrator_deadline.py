@@ -11,9 +11,9 @@ from typing import Any, ClassVar
 import pytest
 
 from memo import ValidationCache, ValidationResult, cached_validation
+from memo.validators import Validator
 from orchestrator import ValidationOrchestrator
 from tests.helpers import write
-from validators import Validator
 
 _seen: contextvars.ContextVar[str] = contextvars.ContextVar("_seen", default="unset")
 

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from memo import ValidationCache
-from memo_engine import discover
+from memo.engine import discover
 from orchestrator import OrchestratorError, ValidationOrchestrator
 from tests.helpers import counting_validator_class, write
 

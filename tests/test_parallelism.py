@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from memo_engine import Engine, default_jobs
+from memo.engine import Engine, default_jobs
+from memo.validators import FormatValidator, LintValidator, _parallelism, _pool, _process
+from memo.validators._process import cores
 from tests.helpers import write
-from validators import FormatValidator, LintValidator, _parallelism, _pool, _process
-from validators._process import cores
 
 
 class ProcessCounter:

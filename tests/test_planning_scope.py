@@ -10,9 +10,9 @@ import pytest
 
 import memo
 from memo import MemoryStore, ValidationCache, bind_cache
-from validators import LintValidator, SecurityValidator, _bandit_config, _tools
-from validators import _ruff_context as ruff_context
-from validators._ruff_context import Observer, snapshot
+from memo.validators import LintValidator, SecurityValidator, _bandit_config, _tools
+from memo.validators import _ruff_context as ruff_context
+from memo.validators._ruff_context import Observer, snapshot
 
 
 def _project(root: Path, files: int) -> list[Path]:

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-import validators
-from memo_engine import EngineError, plugins
+from memo import validators
+from memo.engine import EngineError, plugins
 from tests.helpers import run_memo as memo
 from tests.helpers import write
 
@@ -22,7 +22,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from memo import Finding, ValidationResult, cached_validation
-from validators import Validator
+from memo.validators import Validator
 
 
 class TodoValidator(Validator):
@@ -105,11 +105,11 @@ def test_a_projects_own_validator_is_among_the_default_dimensions(project: Path)
         ("checks.nothere:TodoValidator", "cannot be imported: ModuleNotFoundError"),
         ("checks.todos:Nope", "cannot be imported: AttributeError"),
         ("json:JSONDecoder", "is not a subclass of validators.Validator"),
-        ("validators.lint:LintValidator", "dimension 'lint' is already taken"),
+        ("memo.validators.lint:LintValidator", "dimension 'lint' is already taken"),
     ],
 )
 def test_a_bad_validator_entry_is_one_line_and_exit_2(project: Path, spec: str, message: str) -> None:
-    if spec.startswith("validators.lint"):
+    if spec.startswith("memo.validators.lint"):
         write(
             project / "checks/lint.py",
             "from validators.lint import LintValidator as Other\n\nclass LintValidator(Other):\n    pass\n",

@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import ClassVar
 
 from memo import ValidationCache, ValidationResult, cached_validation
-from memo_engine import Engine, Progress
-from memo_engine.schedule import Tracker, plan
+from memo.engine import Engine, Progress
+from memo.engine.schedule import Tracker, plan
+from memo.validators import Validator
 from tests.helpers import write
-from validators import Validator
 
 
 class First(Validator):

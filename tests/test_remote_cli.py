@@ -23,7 +23,7 @@ def memo(cwd: Path, *argv: str, secret: str | None = SECRET, **env: str) -> subp
     if secret is not None:
         environ[SECRET_ENV] = secret
     return subprocess.run(
-        [sys.executable, "-m", "memo_cli", *argv], cwd=cwd, env=environ, capture_output=True, text=True, timeout=240
+        [sys.executable, "-m", "memo.cli", *argv], cwd=cwd, env=environ, capture_output=True, text=True, timeout=240
     )
 
 

@@ -7,10 +7,10 @@ import os
 from pathlib import Path
 
 from memo import Finding, ValidationResult
-from memo_cli.formats import sorted_results
-from memo_engine import Engine, Report
-from memo_engine.resultlog import ResultLog
-from validators import SyntaxValidator
+from memo.cli.formats import sorted_results
+from memo.engine import Engine, Report
+from memo.engine.resultlog import ResultLog
+from memo.validators import SyntaxValidator
 
 
 def _clean(dimension: str, path: Path, cached: bool, duration: float) -> ValidationResult:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from validators import _ruff_context
-from validators._ruff_context import Observer, imported_modules, snapshot
+from memo.validators import _ruff_context
+from memo.validators._ruff_context import Observer, imported_modules, snapshot
 
 
 def _settled_observer() -> Observer:

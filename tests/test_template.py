@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 import orchestrator
-from memo_cli.render import python_literal, render_orchestrator, template_source
-from validators import LintValidator, SecurityValidator
+from memo.cli.render import python_literal, render_orchestrator, template_source
+from memo.validators import LintValidator, SecurityValidator
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from memo import ValidationResult
-from validators import DEFAULT_DIMENSIONS, REGISTRY
+from memo.validators import DEFAULT_DIMENSIONS, REGISTRY
 
 FIXTURES = Path(__file__).parent / "fixtures" / "validators"
 

@@ -11,11 +11,11 @@ import sys
 import pytest
 
 from memo import validator_identity
-from validators import _context
-from validators.complexity import ComplexityValidator
-from validators.security import SecurityValidator
-from validators.syntax import SyntaxValidator
-from validators.typecheck import TypesValidator
+from memo.validators import _context
+from memo.validators.complexity import ComplexityValidator
+from memo.validators.security import SecurityValidator
+from memo.validators.syntax import SyntaxValidator
+from memo.validators.typecheck import TypesValidator
 
 PARSING = [SecurityValidator, ComplexityValidator, SyntaxValidator, TypesValidator]
 

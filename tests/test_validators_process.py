@@ -1,7 +1,7 @@
 """How validators drive their tools: missing tools, timeouts, crashes, cancellation, batching, caching.
 
-Tool processes are observed through ``validators._process._spawn`` (wrapped to record
-every process started) and pool work through ``validators._pool.run_in_pool``; fake
+Tool processes are observed through ``memo.validators._process._spawn`` (wrapped to record
+every process started) and pool work through ``memo.validators._pool.run_in_pool``; fake
 tools are tiny Python scripts in ``tmp_path`` swapped in through ``_tools.find_tool``.
 """
 
@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from memo import ValidationCache, bind_cache, validator_identity
-from validators import (
+from memo.validators import (
     REGISTRY,
     ComplexityValidator,
     FormatValidator,

@@ -11,9 +11,9 @@ import pytest
 
 from memo import ValidationCache, ValidationResult, bind_cache
 from memo.hashing import RACY_WINDOW_NS
+from memo.validators import REGISTRY, _process, _ruff_context, _tools
+from memo.validators._ruff import CONTEXT_CHANGED
 from tests.helpers import write
-from validators import REGISTRY, _process, _ruff_context, _tools
-from validators._ruff import CONTEXT_CHANGED
 
 LONG_CALL = "value = some_function_name(first_argument_value, second_argument_value, third_argument_value_x)\n"
 """98 characters: over ruff's default line length of 88, under 120."""

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from validators import DEFAULT_DIMENSIONS, REGISTRY, Validator, resolve
+from memo.validators import DEFAULT_DIMENSIONS, REGISTRY, Validator, resolve
 
 
 def test_registry_maps_each_dimension_to_its_class() -> None:

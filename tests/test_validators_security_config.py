@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from memo import ValidationResult, validator_identity
-from validators import _bandit_config, _context, _process, _tools
-from validators._context import ConfigMemo
-from validators.security import SecuritySettings, SecurityValidator
+from memo.validators import _bandit_config, _context, _process, _tools
+from memo.validators._context import ConfigMemo
+from memo.validators.security import SecuritySettings, SecurityValidator
 
 ASSERTS = "def f(x):\n    assert x\n    return eval(x)\n"
 """B101 (assert) at line 2 and B307 (eval) at line 3."""

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from memo import ValidationResult, validator_identity
-from validators import SyntaxValidator
+from memo.validators import SyntaxValidator
 
 
 async def check(tmp_path: Path, data: bytes) -> ValidationResult:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from memo import ValidationCache, bind_cache
-from validators import TypesValidator
+from memo.validators import TypesValidator
 
 
 def write_project(root: Path) -> None:

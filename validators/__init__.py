@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from validators._pool import shutdown as shutdown_workers
-from validators.base import Validator
-from validators.complexity import ComplexityValidator
-from validators.formatting import FormatValidator
-from validators.lint import LintValidator
-from validators.security import SecurityValidator
-from validators.syntax import SyntaxValidator
-from validators.typecheck import TypesValidator
+from memo.validators._pool import shutdown as shutdown_workers
+from memo.validators.base import Validator
+from memo.validators.complexity import ComplexityValidator
+from memo.validators.formatting import FormatValidator
+from memo.validators.lint import LintValidator
+from memo.validators.security import SecurityValidator
+from memo.validators.syntax import SyntaxValidator
+from memo.validators.typecheck import TypesValidator
 
 REGISTRY: dict[str, type[Validator]] = {
     cls.dimension: cls

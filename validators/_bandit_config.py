@@ -30,7 +30,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from validators._context import ConfigMemo
+from memo.validators._context import ConfigMemo
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -19,11 +19,11 @@ from collections.abc import Hashable, Mapping, Sequence
 from typing import Any, ClassVar
 
 from memo import Batcher, Finding, ValidationResult
-from validators import _context, _options, _parallelism, _tools
-from validators._options import OptionError
-from validators._outcome import CLEAN, Outcome
-from validators._process import ToolError, cores
-from validators.base import Validator
+from memo.validators import _context, _options, _parallelism, _tools
+from memo.validators._options import OptionError
+from memo.validators._outcome import CLEAN, Outcome
+from memo.validators._process import ToolError, cores
+from memo.validators.base import Validator
 
 _batchers: dict[tuple[type[Any], Hashable], Batcher[str, Outcome]] = {}
 

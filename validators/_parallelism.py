@@ -13,7 +13,7 @@ import contextlib
 from collections.abc import Iterator
 from contextvars import ContextVar
 
-from validators import _process
+from memo.validators import _process
 
 _limit: ContextVar[int | None] = ContextVar("memo_parallelism", default=None)
 

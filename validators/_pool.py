@@ -12,7 +12,7 @@ them. Until then every function here finds nothing to stop.
 Nothing the pool starts imports from the user's working directory: the forkserver
 starts without the current directory on ``sys.path`` (a project's own ``validators/``
 or ``memo/`` would otherwise shadow ours), and each worker exits when memo is gone
-(see ``validators._workers.start_worker``).
+(see ``memo.validators._workers.start_worker``).
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, TypeVar
 
-from validators import _parallelism
-from validators._process import ToolError
+from memo.validators import _parallelism
+from memo.validators._process import ToolError
 
 if TYPE_CHECKING:
     from concurrent.futures import ProcessPoolExecutor
@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 A = TypeVar("A")
 
-_WORKER_MODULE = "validators._workers"
+_WORKER_MODULE = "memo.validators._workers"
 
 _lock = threading.Lock()
 _executor: ProcessPoolExecutor | None = None
@@ -120,7 +120,7 @@ def executor() -> ProcessPoolExecutor:
         if _executor is None:
             from concurrent.futures import ProcessPoolExecutor
 
-            from validators._workers import start_worker
+            from memo.validators._workers import start_worker
 
             context = _context()
             _owner = context.Pipe(duplex=False)

@@ -22,7 +22,7 @@ import weakref
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 
-from validators import _parallelism
+from memo.validators import _parallelism
 
 
 def cores() -> int:

@@ -18,7 +18,7 @@ memo validates:
 
 ``--isolated`` is used only when the ``project_config`` option turns the project's
 config off. What else a result depends on is this module's ``cache_context`` (see
-``validators._ruff_context``), checked again after ruff ran.
+``memo.validators._ruff_context``), checked again after ruff ran.
 """
 
 from __future__ import annotations
@@ -30,11 +30,11 @@ from dataclasses import replace
 from typing import Any, ClassVar
 
 from memo import ValidationResult, current_binding, planning_scope
-from validators import _options, _process
-from validators._batched import BatchedValidator, PathIndex
-from validators._outcome import Outcome, RawFinding
-from validators._ruff_context import OBSERVER, Snapshot, snapshot
-from validators._tools import Tool
+from memo.validators import _options, _process
+from memo.validators._batched import BatchedValidator, PathIndex
+from memo.validators._outcome import Outcome, RawFinding
+from memo.validators._ruff_context import OBSERVER, Snapshot, snapshot
+from memo.validators._tools import Tool
 
 _SEVERITIES = {"error": "error", "warning": "warning", "info": "info"}
 

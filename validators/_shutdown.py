@@ -13,7 +13,7 @@ the tidying after them, which may, runs in a helper thread joined for a bounded 
 so nothing the handler interrupted can keep memo from exiting.
 
 Children also die on their own when memo is killed outright (SIGKILL): see
-``validators._process`` (tool processes) and ``validators._workers.start_worker``.
+``memo.validators._process`` (tool processes) and ``memo.validators._workers.start_worker``.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from collections.abc import Iterable, Iterator
 from types import FrameType
 from typing import Any
 
-from validators import _pool, _process
+from memo.validators import _pool, _process
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
 MESSAGE = "memo: interrupted"

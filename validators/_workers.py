@@ -17,7 +17,7 @@ import warnings
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from validators._outcome import Outcome, RawFinding
+from memo.validators._outcome import Outcome, RawFinding
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from memo import ValidationResult
-from validators._options import OptionCheck, check_table
+from memo.validators._options import OptionCheck, check_table
 
 
 class Validator:

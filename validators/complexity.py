@@ -21,10 +21,10 @@ from collections.abc import Mapping, Sequence
 from typing import ClassVar
 
 from memo import ValidationResult, cached_validation
-from validators import _context, _options, _pool, _workers
-from validators._batched import BatchedValidator
-from validators._outcome import Outcome
-from validators._tools import Tool
+from memo.validators import _context, _options, _pool, _workers
+from memo.validators._batched import BatchedValidator
+from memo.validators._outcome import Outcome
+from memo.validators._tools import Tool
 
 DEFAULT_MAX_COMPLEXITY = 10
 

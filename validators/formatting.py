@@ -20,9 +20,9 @@ from collections.abc import Mapping, Sequence
 from typing import ClassVar
 
 from memo import ValidationResult, cached_validation
-from validators._outcome import Outcome
-from validators._ruff import RuffSettings, RuffValidator, run_ruff
-from validators._tools import Tool
+from memo.validators._outcome import Outcome
+from memo.validators._ruff import RuffSettings, RuffValidator, run_ruff
+from memo.validators._tools import Tool
 
 FormatSettings = RuffSettings
 

@@ -11,7 +11,7 @@ Options (config section ``[lint]``):
 
 - ``project_config``: use the project's ruff configuration (default true), as
   ``ruff check`` at the project root does: the closest config per file, nested configs
-  and ``extend`` chains included (see ``validators._ruff``). These options override it.
+  and ``extend`` chains included (see ``memo.validators._ruff``). These options override it.
   With false, ruff runs ``--isolated``: memo's options and ruff's defaults only.
 
 Never fixes anything: ruff runs with ``--no-fix --no-fix-only`` whatever the project's
@@ -24,10 +24,10 @@ from collections.abc import Mapping, Sequence
 from typing import ClassVar
 
 from memo import ValidationResult, cached_validation
-from validators import _options
-from validators._outcome import Outcome
-from validators._ruff import RuffSettings, RuffValidator, run_ruff
-from validators._tools import Tool
+from memo.validators import _options
+from memo.validators._outcome import Outcome
+from memo.validators._ruff import RuffSettings, RuffValidator, run_ruff
+from memo.validators._tools import Tool
 
 LintSettings = RuffSettings
 

@@ -5,7 +5,7 @@ error, MEDIUM -> warning, LOW -> info. Any finding fails the file, as bandit's o
 status does. A file bandit cannot parse gets one ``unparsable`` finding.
 
 bandit runs at the project root with the project's own bandit configuration, as
-``bandit -r .`` would there (see ``validators._bandit_config``): the root's ``.bandit``
+``bandit -r .`` would there (see ``memo.validators._bandit_config``): the root's ``.bandit``
 file, ``[tool.bandit]`` in ``pyproject.toml`` (passed as ``-c pyproject.toml``), its
 ``skips``, ``tests`` and ``exclude_dirs``. A file that configuration excludes gets no
 findings. memo's own options below apply on top.
@@ -36,10 +36,10 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from memo import ValidationResult, cached_validation
-from validators import _bandit_config, _context, _options, _process
-from validators._batched import BatchedValidator
-from validators._outcome import Outcome, RawFinding
-from validators._tools import Tool
+from memo.validators import _bandit_config, _context, _options, _process
+from memo.validators._batched import BatchedValidator
+from memo.validators._outcome import Outcome, RawFinding
+from memo.validators._tools import Tool
 
 _SEVERITY = {"HIGH": "error", "MEDIUM": "warning", "LOW": "info"}
 _LEVELS = ("low", "medium", "high")

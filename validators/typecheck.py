@@ -31,9 +31,9 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from memo import Finding, ValidationResult, cached_validation
-from validators import _context, _options, _process, _tools
-from validators._options import OptionError
-from validators.base import Validator
+from memo.validators import _context, _options, _process, _tools
+from memo.validators._options import OptionError
+from memo.validators.base import Validator
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -6,7 +6,7 @@ import io
 import json
 from typing import TextIO
 
-from memo_engine import Report
+from memo.engine import Report
 
 _compact = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": ")).encode
 """Without ``indent`` json uses its C encoder; with ``indent=2`` it falls back to pure Python."""

@@ -9,8 +9,8 @@ from typing import Any
 from urllib.parse import quote
 
 import memo
-from memo_cli.formats import sorted_results
-from memo_engine import Report
+from memo.cli.formats import sorted_results
+from memo.engine import Report
 
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 SARIF_LEVELS = {"error": "error", "warning": "warning", "info": "note"}

@@ -6,8 +6,8 @@ from collections import defaultdict
 from pathlib import Path
 
 from memo import Finding, ValidationResult
-from memo_cli.formats import sorted_results
-from memo_engine import Report
+from memo.cli.formats import sorted_results
+from memo.engine import Report
 
 
 def _display(path: str | None, cwd: Path) -> str:

@@ -17,7 +17,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from validators import _tools
+from memo.validators import _tools
 
 DIMENSIONS = ("lint", "format")
 Finding = tuple[str, int, int, str, str]

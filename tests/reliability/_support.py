@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from memo import Finding, ValidationResult, cached_validation, hash_bytes
-from validators.base import Validator
+from memo.validators.base import Validator
 
 SCALE = max(float(os.environ.get("MEMO_STRESS_SCALE", "1")), 0.1)
 HERE = Path(__file__).resolve().parent

@@ -248,7 +248,7 @@ async def test_a_result_with_no_json_form_is_returned_but_not_stored(
     path = tmp_path / "a.py"
     path.write_text("x = 1\n")
     from memo import Finding, cached_validation
-    from validators.base import Validator
+    from memo.validators.base import Validator
 
     class Odd(Validator):
         dimension = "odd"

@@ -13,7 +13,7 @@ from typing import ClassVar
 import pytest
 
 from memo import Finding, ValidationCache, ValidationResult, bind_cache, cached_validation
-from validators.base import Validator
+from memo.validators.base import Validator
 
 from ._support import fingerprint, scaled
 from ._support import process_alive as _alive

@@ -13,11 +13,11 @@ from typing import Any, ClassVar
 
 import pytest
 
-import memo_engine.engine
-import validators._process as tool_process
+import memo.engine.engine
+import memo.validators._process as tool_process
 from memo import ValidationCache, ValidationResult, cached_validation
+from memo.validators.base import Validator
 from orchestrator import ValidationOrchestrator
-from validators.base import Validator
 
 from ._support import PROJECT, record_figure, scaled
 from ._support import process_alive as _alive
@@ -28,7 +28,7 @@ RUN_TIMEOUT = 300
 
 def _memo_run(root: Path, cache_dir: Path, *extra: str) -> tuple[int, dict[str, Any], str]:
     completed = subprocess.run(
-        [sys.executable, "-m", "memo_cli", "run", str(root), "--cache-dir", str(cache_dir), "--format", "json", *extra],
+        [sys.executable, "-m", "memo.cli", "run", str(root), "--cache-dir", str(cache_dir), "--format", "json", *extra],
         capture_output=True,
         text=True,
         timeout=RUN_TIMEOUT,
@@ -143,7 +143,7 @@ async def test_a_file_that_changes_between_discovery_and_validation(
     for index in range(4):
         (root / f"m{index}.py").write_text(f"import os\nx{index} = {index}\n")
     victim = root / "m1.py"
-    real_discover = memo_engine.engine.discover
+    real_discover = memo.engine.engine.discover
 
     def discover_then_change(*args: Any, **kwargs: Any) -> list[Path]:
         found = real_discover(*args, **kwargs)
@@ -154,7 +154,7 @@ async def test_a_file_that_changes_between_discovery_and_validation(
             os.mkfifo(victim)
         return found
 
-    monkeypatch.setattr(memo_engine.engine, "discover", discover_then_change)
+    monkeypatch.setattr(memo.engine.engine, "discover", discover_then_change)
     with _orchestrator(root, tmp_path / "cache") as run:
         report = await asyncio.wait_for(run.run(), RUN_TIMEOUT)
         entries = run.cache_stats()["entries"]

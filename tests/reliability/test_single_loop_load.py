@@ -11,7 +11,7 @@ from typing import ClassVar
 import pytest
 
 from memo import Finding, ValidationCache, ValidationResult, bind_cache, cached_validation
-from validators.base import Validator
+from memo.validators.base import Validator
 
 from ._support import fingerprint, record_figure, scaled
 
