@@ -15,19 +15,14 @@ from __future__ import annotations
 
 import json
 import math
-import sys
 from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import memo
+from memo._toml import tomllib
 from memo.engine.errors import EngineError
 from memo.validators import Validator
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
 
 DEFAULT_TIMEOUT = 300.0
 """Seconds one ``validate()`` may take before it is abandoned (config key ``timeout``)."""

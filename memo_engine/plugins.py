@@ -29,7 +29,7 @@ ENTRY_POINT_GROUP = "memo.validators"
 def _checked(cls: Any, where: str) -> type[Validator]:
     """``cls`` if it is a usable validator class, else ``EngineError`` saying why not."""
     if not (isinstance(cls, type) and issubclass(cls, Validator)):
-        raise EngineError(f"{where}: {cls!r} is not a subclass of validators.Validator")
+        raise EngineError(f"{where}: {cls!r} is not a subclass of memo.validators.Validator")
     if not isinstance(cls.dimension, str) or not cls.dimension:
         raise EngineError(f"{where}: {cls.__qualname__} has no dimension")
     if not inspect.iscoroutinefunction(cls.validate) and not inspect.iscoroutinefunction(

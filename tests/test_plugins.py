@@ -104,7 +104,7 @@ def test_a_projects_own_validator_is_among_the_default_dimensions(project: Path)
     [
         ("checks.nothere:TodoValidator", "cannot be imported: ModuleNotFoundError"),
         ("checks.todos:Nope", "cannot be imported: AttributeError"),
-        ("json:JSONDecoder", "is not a subclass of validators.Validator"),
+        ("json:JSONDecoder", "is not a subclass of memo.validators.Validator"),
         ("memo.validators.lint:LintValidator", "dimension 'lint' is already taken"),
     ],
 )
@@ -112,7 +112,7 @@ def test_a_bad_validator_entry_is_one_line_and_exit_2(project: Path, spec: str, 
     if spec.startswith("memo.validators.lint"):
         write(
             project / "checks/lint.py",
-            "from validators.lint import LintValidator as Other\n\nclass LintValidator(Other):\n    pass\n",
+            "from memo.validators.lint import LintValidator as Other\n\nclass LintValidator(Other):\n    pass\n",
         )
         spec = "checks.lint:LintValidator"
     write(project / "pyproject.toml", f'[tool.memo]\nvalidators = ["{spec}"]\n')

@@ -26,16 +26,11 @@ import configparser
 import hashlib
 import json
 import os
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from memo._toml import tomllib
 from memo.validators._context import ConfigMemo
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
 
 INI_NAME = ".bandit"
 PYPROJECT = "pyproject.toml"

@@ -51,13 +51,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from memo import hash_bytes
+from memo._toml import tomllib
 from memo.hashing import RACY_WINDOW_NS, StatSignature, stat_signature
 from memo.recent import Recent
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
 
 CONFIG_NAMES = (".ruff.toml", "ruff.toml", "pyproject.toml")
 """ruff's config file names, in its order of precedence within one directory."""
