@@ -43,15 +43,15 @@ from memo.cacheopts import (
     resolve_ttl,
 )
 from memo.codec import decode_entry, encode_entry
-from memo.deferred import CLOSE_PATIENCE_S, WRITE_PATIENCE_S, DeferredWriter
+from memo.deferred import DeferredWriter
 from memo.enabled import DISABLED_REASON, caching_enabled
 from memo.errors import StoreBusyError, StoreError, StoreUnavailableError, UnsafeEntryError
-from memo.explainrecords import INDEX_DIRECTORY, RECORD_BATCH, ExplainRecords, open_records_store
+from memo.explainrecords import ExplainRecords, open_records_store
 from memo.keys import KeyParts, key_dimension
 from memo.lease import LeasePolicy
 from memo.locallease import LOCAL_POLICY, LocalLeases
 from memo.pathapi import CacheKey, PathAPI
-from memo.readahead import NOT_PREFETCHED, PREFETCH_LIMIT, Prefetched
+from memo.readahead import NOT_PREFETCHED, Prefetched
 from memo.results import ValidationResult
 from memo.singleflight import SingleFlight
 from memo.store import CACHE_AVAILABLE, DiskStore, MemoryStore, Store
@@ -61,20 +61,19 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CACHE_TTL",
-    "CLOSE_PATIENCE_S",
     "DEFAULT_SIZE_LIMIT",
     "DEFAULT_TTL",
-    "INDEX_DIRECTORY",
-    "PREFETCH_LIMIT",
-    "RECORD_BATCH",
     "TTL",
-    "WRITE_PATIENCE_S",
     "CacheKey",
     "ValidationCache",
     "check_ttl",
     "default_cache_dir",
 ]
-"""``ValidationCache`` and, for the code that imported them from here, the names its parts own."""
+"""``ValidationCache``, and the names of its arguments and results that callers import from here.
+
+The parts' tunables (``WRITE_PATIENCE_S``, ``PREFETCH_LIMIT``, ...) are not re-exported:
+each is read where it is defined, so that is where a test changes it.
+"""
 
 log = logging.getLogger("memo")
 
