@@ -54,6 +54,7 @@ class PathAPI:
         """The config part of keys for calls that do not pass ``config_hash``."""
 
     def set_config_hash(self, config: Mapping[str, Any] | None) -> None:
+        """Take the digest of ``config`` as the config part of keys from now on."""
         self.config_hash = config_hash(config)
 
     def key_for(
