@@ -27,13 +27,16 @@ import json
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
+from pathlib import Path
 from typing import Any, ClassVar
 
 from memo import ValidationResult, current_binding, planning_scope
-from memo.validators import _options, _process
+from memo.validators import _options, _process, _tools
 from memo.validators._batched import BatchedValidator, PathIndex
+from memo.validators._fileset import FileSet
 from memo.validators._outcome import Outcome, RawFinding
 from memo.validators._ruff_context import OBSERVER, Snapshot, snapshot
+from memo.validators._ruff_files import RuffFiles, RuffFilesError, ruff_files
 from memo.validators._tools import Tool
 
 _SEVERITIES = {"error": "error", "warning": "warning", "info": "info"}
@@ -114,6 +117,26 @@ class RuffValidator(BatchedValidator):
     }
 
     _context: Snapshot | None = None
+
+    @classmethod
+    def file_set(cls, root: Path, config: Mapping[str, Any], candidates: Sequence[Path]) -> FileSet | None:
+        """The files ``ruff check .`` (lint) or ``ruff format --check .`` (format) checks at ``root``."""
+        tool = _tools.find_tool(cls.tool)
+        if tool is None:
+            return None
+        section = config.get(cls.dimension, {})
+        try:
+            use_config = _options.flag(
+                section if isinstance(section, Mapping) else {}, cls.dimension, "project_config", True
+            )
+            return cls.pick(ruff_files(tool, os.path.abspath(root), isolated=not use_config))
+        except (RuffFilesError, _options.OptionError):
+            return None  # each file's check then says what is wrong
+
+    @classmethod
+    def pick(cls, files: RuffFiles) -> FileSet:
+        """This dimension's set of the two ruff answers."""
+        raise NotImplementedError
 
     def project_root(self) -> str:
         """Where ruff runs: the validator's root, else the bound run's, else the working directory."""

@@ -1,0 +1,165 @@
+"""Which files a tool checks when run bare at the project root, and what decides that.
+
+A dimension reports on exactly the files its tool would check (``ruff check .``,
+``ruff format --check .``, ``bandit -r .``), not on every file memo discovered: a file
+the tool skips is absent from the dimension's results, never ``passed``. Asking the tool
+costs a process (and a walk of the tree), so the answer is kept with its *witnesses*:
+the files and directories whose stat signatures decide it (configs, ignore files, the
+listings of the directories walked). While every witness has the signature it had when
+the set was derived, the set stands; a witness that changed within the racy window of
+being read (``memo.hashing.RACY_WINDOW_NS``) makes the set untrusted, so it is derived
+again next time rather than vouched for by a signature that may not have moved.
+
+A witness is ``(path, signature)``: a ``StatSignature`` for an existing file or
+directory (a directory's changes when an entry is added, removed or renamed), or a
+kind (``"-"`` absent, ``"o"`` neither file nor directory; ``"d"``/``"f"`` where only
+the kind decides, as for bandit's exclusions) for a path whose coming into existence
+matters.
+``FileSet.still_holds`` stats each of them and nothing else: it is what a one-pass warm
+run stats to know the set is unchanged.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import time
+from collections.abc import Callable, Hashable, Iterable
+from dataclasses import dataclass
+from typing import Protocol, TypeVar
+
+from memo.hashing import RACY_WINDOW_NS, StatSignature, stat_signature
+
+ABSENT = "-"
+OTHER = "o"
+
+Witness = tuple[str, StatSignature | str]
+"""``(path, stat signature)``, or ``(path, "-")`` for a path that does not exist."""
+
+
+def _clock() -> int:
+    return time.time_ns()
+
+
+def observe(path: str, clock: Callable[[], int] = _clock) -> tuple[Witness, bool]:
+    """The witness ``path`` gives now, and whether it may vouch later (it is not racy)."""
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        return (path, ABSENT), True
+    except OSError:
+        return (path, OTHER if os.path.lexists(path) else ABSENT), True
+    if not (stat.S_ISREG(info.st_mode) or stat.S_ISDIR(info.st_mode)):
+        return (path, OTHER), True
+    return (path, stat_signature(info)), clock() - max(info.st_mtime_ns, info.st_ctime_ns) > RACY_WINDOW_NS
+
+
+def kind(path: str) -> str:
+    """``"d"`` directory, ``"f"`` regular file, ``"-"`` absent, ``"o"`` anything else."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return ABSENT
+    except OSError:
+        return OTHER if os.path.lexists(path) else ABSENT
+    if stat.S_ISDIR(mode):
+        return "d"
+    return "f" if stat.S_ISREG(mode) else OTHER
+
+
+def holds(witness: Witness) -> bool:
+    """Whether the path still gives this witness (its signature, or its kind)."""
+    path, expected = witness
+    if isinstance(expected, str):
+        return kind(path) == expected
+    current, _ = observe(path)
+    return current[1] == expected
+
+
+@dataclass(frozen=True, slots=True)
+class FileSet:
+    """The files a tool checks at the project root, and the witnesses that decide which.
+
+    ``files`` are absolute, normalised paths. ``trusted`` is False when a witness was
+    changing while it was read: the set is right for now but must not be reused on the
+    strength of its witnesses alone.
+    """
+
+    files: frozenset[str]
+    witnesses: tuple[Witness, ...]
+    trusted: bool = True
+
+    def __contains__(self, path: object) -> bool:
+        return isinstance(path, (str, os.PathLike)) and os.path.normpath(os.fspath(path)) in self.files
+
+    def still_holds(self) -> bool:
+        """True while every witness has its recorded signature (one ``stat`` each)."""
+        return all(holds(witness) for witness in self.witnesses)
+
+
+class Witnessing:
+    """Collects witnesses while a file set is derived; ``trusted`` turns False at the first racy one."""
+
+    def __init__(self) -> None:
+        self._seen: dict[str, StatSignature | str] = {}
+        self.trusted = True
+
+    def add(self, path: str) -> StatSignature | str:
+        """Observe ``path`` (once) and return what it gave."""
+        path = os.path.normpath(os.path.abspath(path))
+        found = self._seen.get(path)
+        if found is None:
+            (_, found), steady = observe(path)
+            self._seen[path] = found
+            self.trusted = self.trusted and steady
+        return found
+
+    def add_kind(self, path: str) -> str:
+        """Observe only what ``path`` is (directory, file, absent): its contents do not matter."""
+        path = os.path.normpath(os.path.abspath(path))
+        found = kind(path)
+        # A signature seen already says more than the kind: keep it.
+        self._seen.setdefault(path, found)
+        return found
+
+    def add_all(self, paths: Iterable[str]) -> None:
+        for path in paths:
+            self.add(path)
+
+    def file_set(self, files: Iterable[str]) -> FileSet:
+        return FileSet(
+            frozenset(os.path.normpath(path) for path in files), tuple(sorted(self._seen.items())), self.trusted
+        )
+
+
+class _Witnessed(Protocol):
+    @property
+    def trusted(self) -> bool: ...
+
+    def still_holds(self) -> bool: ...
+
+
+_T = TypeVar("_T", bound=_Witnessed)
+
+_remembered: dict[Hashable, _Witnessed] = {}
+
+
+def remembered(key: Hashable, derive: Callable[[], _T]) -> _T:
+    """The set remembered under ``key`` while its witnesses hold, else ``derive()`` (kept if trusted).
+
+    In-process only: across processes the set is derived again (the one-pass warm run's
+    manifest stores it with its witnesses).
+    """
+    found = _remembered.get(key)
+    if found is not None and found.still_holds():
+        return found  # type: ignore[return-value]  # stored by this function under this key
+    _remembered.pop(key, None)
+    fresh = derive()
+    if fresh.trusted:
+        _remembered[key] = fresh
+    return fresh
+
+
+def forget() -> None:
+    """Drop every remembered set (tests, and callers that know the tree changed)."""
+    _remembered.clear()
