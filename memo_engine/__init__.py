@@ -12,7 +12,7 @@ from memo.engine.config import DEFAULT_TIMEOUT, RUN_KEYS
 from memo.engine.discovery import SKIPPED_DIRS, discover
 from memo.engine.engine import CHECKS_PER_CORE, Engine, default_jobs
 from memo.engine.errors import EngineError, OrchestratorError
-from memo.engine.filesets import FileSet, file_sets
+from memo.engine.filesets import file_sets
 from memo.engine.plugins import ENTRY_POINT_GROUP, registry, resolve
 from memo.engine.project import find_root
 from memo.engine.report import Progress, ProgressCallback, Report
@@ -23,7 +23,6 @@ __all__ = [
     "ENTRY_POINT_GROUP",
     "Engine",
     "EngineError",
-    "FileSet",
     "OrchestratorError",
     "Progress",
     "ProgressCallback",

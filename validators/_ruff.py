@@ -53,13 +53,10 @@ def _finding(entry: Mapping[str, Any]) -> RawFinding:
     location = entry.get("location") or {}
     code = entry.get("code") or entry.get("name") or "ruff"
     severity = _SEVERITIES.get(str(entry.get("severity", "error")).lower(), "error")
-    return (
-        int(location.get("row") or 1),
-        int(location.get("column") or 1),
-        str(code),
-        str(entry.get("message", "")),
-        severity,
-    )
+    found = (int(location.get("row") or 1), int(location.get("column") or 1), str(code), str(entry.get("message", "")))
+    cell = entry.get("cell")
+    # A notebook's rows are counted within its cells, as ruff reports them.
+    return (*found, severity) if not isinstance(cell, int) else (*found, severity, cell)
 
 
 def _argument(path: str, root: str) -> str:
@@ -98,7 +95,12 @@ async def run_ruff(
         if path is None:
             raise _process.ToolError(f"ruff reported a file it was not given: {entry!r:.200}")
         found.setdefault(path, []).append(_finding(entry))
-    return {path: Outcome(tuple(sorted(rows))) for path, rows in found.items()}
+    return {path: Outcome(tuple(sorted(rows, key=_by_place))) for path, rows in found.items()}
+
+
+def _by_place(row: RawFinding) -> tuple[int, RawFinding]:
+    """Cell first (a notebook's lines restart in each), then line, column, code."""
+    return (row[5] if len(row) > 5 else 0, row)
 
 
 class RuffValidator(BatchedValidator):
