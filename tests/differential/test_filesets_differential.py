@@ -26,7 +26,14 @@ pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
 
 UNSORTED = "import sys\nimport os\n\nprint(os, sys)\n"
 UNFORMATTED = "x  =  {'a':1}\n"
-INSECURE = 'import subprocess\n\n\ndef run(command):\n    subprocess.call(command, shell=True)\n    return eval(command)\n'
+INSECURE = """\
+import subprocess
+
+
+def run(command):
+    subprocess.call(command, shell=True)
+    return eval(command)
+"""
 
 
 def _notebook(*cells: str) -> str:
