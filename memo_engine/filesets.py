@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from memo.validators import FileSet, Validator
+from memo.validators._fileset import one_run
 
 __all__ = ["FileSet", "FileSets", "file_sets", "selected"]
 
@@ -30,12 +31,13 @@ def file_sets(
 ) -> dict[type[Validator], FileSet | None]:
     """Each per-file validator's file set at ``root`` (None where it has none or its tool cannot say)."""
     found: dict[type[Validator], FileSet | None] = {}
-    for cls in validators:
-        if cls.per_file and cls not in found:
-            try:
-                found[cls] = cls.file_set(root, config_for(cls), candidates)
-            except Exception:  # a user's validator: its checks run, and say what is wrong
-                found[cls] = None
+    with one_run():
+        for cls in validators:
+            if cls.per_file and cls not in found:
+                try:
+                    found[cls] = cls.file_set(root, config_for(cls), candidates)
+                except Exception:  # a user's validator: its checks run, and say what is wrong
+                    found[cls] = None
     return found
 
 

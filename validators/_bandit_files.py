@@ -21,6 +21,7 @@ import fnmatch
 import os
 import re
 import sys
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -69,9 +70,11 @@ def _globs(patterns: Iterable[str]) -> re.Pattern[str] | None:
 def _config_options(path: str) -> tuple[list[str], list[str] | None]:
     """``(exclude_dirs, include)`` of bandit's config file at ``path``, read as bandit reads it."""
     try:
-        from bandit.core import config as bandit_config  # bandit's own reader: YAML or TOML
+        with warnings.catch_warnings():  # bandit's plugin loader warns about its own arguments
+            warnings.simplefilter("ignore", DeprecationWarning)
+            from bandit.core import config as bandit_config  # bandit's own reader: YAML or TOML
 
-        loaded = bandit_config.BanditConfig(config_file=path)
+            loaded = bandit_config.BanditConfig(config_file=path)
         excluded, included = loaded.get_option("exclude_dirs"), loaded.get_option("include")
     except ImportError:
         if not path.endswith(".toml"):

@@ -21,10 +21,12 @@ run stats to know the set is unchanged.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import os
 import stat
 import time
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
@@ -41,7 +43,7 @@ def _clock() -> int:
     return time.time_ns()
 
 
-def observe(path: str, clock: Callable[[], int] = _clock) -> tuple[Witness, bool]:
+def observe(path: str) -> tuple[Witness, bool]:
     """The witness ``path`` gives now, and whether it may vouch later (it is not racy)."""
     try:
         info = os.stat(path)
@@ -51,7 +53,7 @@ def observe(path: str, clock: Callable[[], int] = _clock) -> tuple[Witness, bool
         return (path, OTHER if os.path.lexists(path) else ABSENT), True
     if not (stat.S_ISREG(info.st_mode) or stat.S_ISDIR(info.st_mode)):
         return (path, OTHER), True
-    return (path, stat_signature(info)), clock() - max(info.st_mtime_ns, info.st_ctime_ns) > RACY_WINDOW_NS
+    return (path, stat_signature(info)), _clock() - max(info.st_mtime_ns, info.st_ctime_ns) > RACY_WINDOW_NS
 
 
 def kind(path: str) -> str:
@@ -142,6 +144,19 @@ class _Witnessed(Protocol):
 _T = TypeVar("_T", bound=_Witnessed)
 
 _remembered: dict[Hashable, _Witnessed] = {}
+_this_run: contextvars.ContextVar[dict[Hashable, _Witnessed] | None] = contextvars.ContextVar(
+    "memo_fileset_run", default=None
+)
+
+
+@contextlib.contextmanager
+def one_run() -> Iterator[None]:
+    """Within this block a set derived once is shared, trusted or not (lint and format ask ruff once)."""
+    token = _this_run.set({})
+    try:
+        yield
+    finally:
+        _this_run.reset(token)
 
 
 def remembered(key: Hashable, derive: Callable[[], _T]) -> _T:
@@ -150,14 +165,20 @@ def remembered(key: Hashable, derive: Callable[[], _T]) -> _T:
     In-process only: across processes the set is derived again (the one-pass warm run's
     manifest stores it with its witnesses).
     """
-    found = _remembered.get(key)
-    if found is not None and found.still_holds():
-        return found  # type: ignore[return-value]  # stored by this function under this key
-    _remembered.pop(key, None)
-    fresh = derive()
-    if fresh.trusted:
-        _remembered[key] = fresh
-    return fresh
+    run = _this_run.get()
+    found = run.get(key) if run is not None else None
+    if found is None:
+        found = _remembered.get(key)
+        if found is not None and not found.still_holds():
+            _remembered.pop(key, None)
+            found = None
+    if found is None:
+        found = derive()
+        if found.trusted:
+            _remembered[key] = found
+    if run is not None:
+        run[key] = found
+    return found  # type: ignore[return-value]  # stored by this function under this key
 
 
 def forget() -> None:
