@@ -115,11 +115,7 @@ def bandit_files(root: str, candidates: Iterable[str]) -> FileSet:
     root = os.path.abspath(root)
     witnessing = Witnessing()
     found = rule(root, witnessing)
-    kept = []
-    for path in candidates:
-        relative = os.path.relpath(path, root)
-        if relative.startswith(os.pardir):
-            continue  # outside the root: `bandit -r .` never walks there
-        if found.checks(os.path.join(os.curdir, relative)):
-            kept.append(path)
+    prefix = os.path.join(root, "")
+    # The walk's spelling, ./pkg/a.py; a file outside the root is never walked by `bandit -r .`.
+    kept = [path for path in candidates if path.startswith(prefix) and found.checks(f".{os.sep}{path[len(prefix) :]}")]
     return witnessing.file_set(kept)
