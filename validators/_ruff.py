@@ -3,8 +3,8 @@
 Shared by ``lint`` (``ruff check``) and ``format`` (``ruff format --check``): both print
 the same JSON diagnostic list, one entry per finding, each naming its file.
 
-ruff runs the way ``ruff check .`` at the project root does, restricted to the files
-memo validates:
+ruff runs the way ``ruff check .`` at the project root does, on the files memo validates
+of those ruff itself checks there (``memo.validators._ruff_files``):
 
 - in the project root (``cwd``), with paths relative to it, so relative settings
   (``src``, ``per-file-ignores``, ``exclude``) resolve as they do for the user;

@@ -1,4 +1,4 @@
-"""``format``: is each Python file formatted as ``ruff format`` would format it?
+"""``format``: is each file ``ruff format --check .`` checks (Python, stubs, notebooks, Markdown) formatted?
 
 One finding per unformatted file (code ``unformatted``, at the first line that would
 change). A file ruff cannot parse or read gets ruff's own diagnostic instead.

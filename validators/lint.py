@@ -1,4 +1,4 @@
-"""``lint``: ruff's linter (``ruff check``) on each Python file.
+"""``lint``: ruff's linter on each file ``ruff check .`` checks (Python, stubs, notebooks, pyproject.toml).
 
 Options (config section ``[lint]``):
 

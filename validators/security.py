@@ -7,8 +7,9 @@ status does. A file bandit cannot parse gets one ``unparsable`` finding.
 bandit runs at the project root with the project's own bandit configuration, as
 ``bandit -r .`` would there (see ``memo.validators._bandit_config``): the root's ``.bandit``
 file, ``[tool.bandit]`` in ``pyproject.toml`` (passed as ``-c pyproject.toml``), its
-``skips``, ``tests`` and ``exclude_dirs``. A file that configuration excludes gets no
-findings. memo's own options below apply on top.
+``skips``, ``tests`` and ``exclude_dirs``. A file that configuration excludes is not
+checked at all: it is absent from the results (``memo.validators._bandit_files``).
+memo's own options below apply on top.
 
 Options (config section ``[security]``):
 
