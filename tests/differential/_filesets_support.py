@@ -4,7 +4,9 @@ For each dimension: the exit status, the files the tool checked and its findings
 finding ``(path relative to the root, cell, line, column, code)``. The files checked
 come from the tool itself: ``ruff check --show-files .``; the files ``ruff format
 --check --verbose .`` logs it formats; the files in ``bandit -r .``'s JSON metrics (and
-its errors, for files it could not parse).
+its errors, for files it could not parse); the files radon's own walk yields
+(``iter_filenames``, with its config) for ``radon cc --show-closures -j .``, whose
+functions over the limit are findings (radon's exit status is always 0: a finding fails).
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ from pathlib import Path
 
 from memo.validators import _bandit_config, _tools
 
-DIMENSIONS = ("lint", "format", "security")
+DIMENSIONS = ("lint", "format", "security", "complexity")
+MAX_COMPLEXITY = 10
 Finding = tuple[str, int | None, int, int, str]
 TIMEOUT_S = 300
 
@@ -87,7 +90,34 @@ def bare_bandit(root: Path) -> Outcome:
     return Outcome(done.returncode != 0, frozenset(files), frozenset(findings))
 
 
-BARE = {"lint": bare_lint, "format": bare_format, "security": bare_bandit}
+_RADON_FILES = (
+    "import json; from radon.cli import _cfg; from radon.cli.tools import iter_filenames; "
+    "print(json.dumps(list(iter_filenames(['.'], _cfg.get_value('exclude', str, None), "
+    "_cfg.get_value('ignore', str, None)))))"
+)
+
+
+def bare_radon(root: Path) -> Outcome:
+    walked = _run([sys.executable, "-c", _RADON_FILES], root)
+    assert walked.returncode == 0, walked.stderr.decode()
+    files = frozenset(_relative(root, name) for name in json.loads(walked.stdout))
+    measured = _run([sys.executable, "-m", "radon", "cc", "--show-closures", "-j", "."], root)
+    assert measured.returncode == 0, measured.stderr.decode()
+    findings: set[Finding] = set()
+    pending = [(name, block) for name, blocks in json.loads(measured.stdout).items() for block in blocks or []]
+    for name, blocks in json.loads(measured.stdout).items():
+        if isinstance(blocks, dict):
+            findings.add((_relative(root, name), None, 1, 1, "unparsable"))
+            pending = [(n, b) for n, b in pending if n != name]
+    while pending:
+        name, block = pending.pop()
+        pending.extend((name, closure) for closure in block.get("closures") or [])
+        if block["type"] != "class" and block["complexity"] > MAX_COMPLEXITY:
+            findings.add((_relative(root, name), None, block["lineno"], block["col_offset"] + 1, "too-complex"))
+    return Outcome(bool(findings), files, frozenset(findings))
+
+
+BARE = {"lint": bare_lint, "format": bare_format, "security": bare_bandit, "complexity": bare_radon}
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,9 @@
 """Each dimension reports on exactly the files its bare tool checks at the root, with its findings and status.
 
 The bare tools run with no file list at the project root (``ruff check .``, ``ruff
-format --check .``, ``bandit -r .``); memo runs ``memo run . --dimension
-lint,format,security`` cold, warm, ``--no-cache`` and from another directory. The trees
-hold what decides a tool's files: ``extend-exclude`` at the root and in a nested
+format --check .``, ``bandit -r .``, ``radon cc .``); memo runs ``memo run . --dimension
+lint,format,security,complexity`` cold, warm, ``--no-cache`` and from another
+directory. The trees hold what decides a tool's files: ``extend-exclude`` at the root and in a nested
 config, a file git tracks but ``.gitignore`` matches, a notebook, a stub, Markdown, a
 ``.pyw`` file, a hidden directory bandit's default exclusions match; and one tree has
 pip's shape (its ``extend-exclude`` of ``_vendor`` and ``data``, a docs folder of
@@ -26,6 +26,8 @@ pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
 
 UNSORTED = "import sys\nimport os\n\nprint(os, sys)\n"
 UNFORMATTED = "x  =  {'a':1}\n"
+BRANCHES = "".join(f"    if x == {i}:\n        return {i}\n" for i in range(12))
+COMPLEX = "def tangled(x):\n" + BRANCHES + "    return -1\n"
 INSECURE = """\
 import subprocess
 
@@ -82,7 +84,9 @@ def test_every_file_type_and_exclusion_matches_the_bare_tools(tmp_path: Path, pl
             "sub/ok.py": "import json\n",
             "sub/vendored/lib.py": UNSORTED,
             "local_settings.py": UNSORTED + INSECURE,
-            ".github/scripts/release.py": INSECURE + UNFORMATTED,
+            ".github/scripts/release.py": INSECURE + UNFORMATTED + COMPLEX,
+            "bin/deploy": "#!/usr/bin/env python\n" + COMPLEX,
+            "pkg/flow.py": COMPLEX,
             "notes.txt": "not python\n",
         },
     )
@@ -99,6 +103,8 @@ def test_every_file_type_and_exclusion_matches_the_bare_tools(tmp_path: Path, pl
     # matches ".github" as a substring: bandit checks it in a git checkout.
     assert ".github/scripts/release.py" in bare["security"].files
     assert any(finding[1] == 2 for finding in bare["lint"].findings), "a finding in the notebook's second cell"
+    # radon skips hidden directories and reads a python script's #! line
+    assert "bin/deploy" in bare["complexity"].files and ".github/scripts/release.py" not in bare["complexity"].files
 
 
 def test_a_real_projects_shape_pip(tmp_path: Path, places: tuple[Path, Path]) -> None:
