@@ -106,6 +106,23 @@ def derive(tool: Tool, root: str, *, isolated: bool = False) -> RuffFiles:
     """Ask ruff, and observe what decided its answer; ``RuffFilesError`` if it cannot say."""
     witnessing = Witnessing()
     _ancestors(witnessing, root)
+    completed = _ask(tool, root, isolated)
+    at_root = _Rerooted(root)
+    lint = {at_root(line) for line in completed.stdout.decode("utf-8", "surrogateescape").splitlines() if line.strip()}
+    included, pruned = _read_log(completed.stderr.decode("utf-8", "surrogateescape"), root, witnessing)
+    if any(path.endswith(_PYTHON_SUFFIXES) and path not in included for path in lint):
+        raise RuffFilesError("ruff's log does not list the files it included; the installed ruff logs differently")
+    configs = _walk(witnessing, root, pruned)
+    _extends(witnessing, configs)
+    for directory in _user_config_dirs():
+        witnessing.add_all(os.path.join(directory, name) for name in CONFIG_NAMES)
+    witnessing.add_all(_git_global_ignores())
+    formatted = {path for path in included if os.path.basename(path) not in _NOT_FORMATTED}
+    return RuffFiles(witnessing.file_set(lint), witnessing.file_set(formatted))
+
+
+def _ask(tool: Tool, root: str, isolated: bool) -> subprocess.CompletedProcess[bytes]:
+    """``ruff check --show-files --verbose .`` in ``root``; ``RuffFilesError`` unless it succeeded."""
     argv = [*tool.argv, "check", "--show-files", "--verbose", *(["--isolated"] if isolated else []), "."]
     try:
         completed = subprocess.run(  # nosec B603 - ruff, fixed argv, no shell
@@ -116,26 +133,22 @@ def derive(tool: Tool, root: str, *, isolated: bool = False) -> RuffFiles:
     if completed.returncode != 0:
         message = completed.stderr.decode("utf-8", "replace").strip().splitlines()
         raise RuffFilesError(f"ruff --show-files failed: {message[-1] if message else completed.returncode}")
+    return completed
+
+
+def _read_log(log: str, root: str, witnessing: Witnessing) -> tuple[set[str], set[str]]:
+    """``(paths the walk included, paths it pruned)``; every ignore file and config it read is witnessed."""
     at_root = _Rerooted(root)
-    lint = {at_root(line) for line in completed.stdout.decode("utf-8", "surrogateescape").splitlines() if line.strip()}
     included: set[str] = set()
     pruned: set[str] = set()
-    for line in completed.stderr.decode("utf-8", "surrogateescape").splitlines():
+    for line in log.splitlines():
         if found := _INCLUDED.search(line):
             included.add(at_root(_unquote(found[1])))
         elif (found := _IGNORED.search(line)) or (found := _GITIGNORED.search(line)):
             pruned.add(at_root(_unquote(found[1])))
         elif (found := _OPENED.search(line)) or (found := _CONFIG_USED.search(line)):
             witnessing.add(os.path.join(root, found[1].strip()))
-    if any(path.endswith(_PYTHON_SUFFIXES) and path not in included for path in lint):
-        raise RuffFilesError("ruff's log does not list the files it included; the installed ruff logs differently")
-    configs = _walk(witnessing, root, pruned)
-    _extends(witnessing, configs)
-    for directory in _user_config_dirs():
-        witnessing.add_all(os.path.join(directory, name) for name in CONFIG_NAMES)
-    witnessing.add_all(_git_global_ignores())
-    formatted = {path for path in included if os.path.basename(path) not in _NOT_FORMATTED}
-    return RuffFiles(witnessing.file_set(lint), witnessing.file_set(formatted))
+    return included, pruned
 
 
 def _ancestors(witnessing: Witnessing, root: str) -> None:

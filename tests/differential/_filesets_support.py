@@ -18,6 +18,7 @@ import subprocess  # nosec B404
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from memo.validators import _bandit_config, _tools
 
@@ -103,18 +104,25 @@ def bare_radon(root: Path) -> Outcome:
     files = frozenset(_relative(root, name) for name in json.loads(walked.stdout))
     measured = _run([sys.executable, "-m", "radon", "cc", "--show-closures", "-j", "."], root)
     assert measured.returncode == 0, measured.stderr.decode()
+    findings = _radon_findings(root, json.loads(measured.stdout))
+    return Outcome(bool(findings), files, frozenset(findings))
+
+
+def _radon_findings(root: Path, report: dict[str, Any]) -> frozenset[Finding]:
+    """Functions, methods and closures over the limit, and each file radon could not parse."""
     findings: set[Finding] = set()
-    pending = [(name, block) for name, blocks in json.loads(measured.stdout).items() for block in blocks or []]
-    for name, blocks in json.loads(measured.stdout).items():
+    pending: list[tuple[str, dict[str, Any]]] = []
+    for name, blocks in report.items():
         if isinstance(blocks, dict):
             findings.add((_relative(root, name), None, 1, 1, "unparsable"))
-            pending = [(n, b) for n, b in pending if n != name]
+        else:
+            pending.extend((name, block) for block in blocks)
     while pending:
         name, block = pending.pop()
         pending.extend((name, closure) for closure in block.get("closures") or [])
         if block["type"] != "class" and block["complexity"] > MAX_COMPLEXITY:
             findings.add((_relative(root, name), None, block["lineno"], block["col_offset"] + 1, "too-complex"))
-    return Outcome(bool(findings), files, frozenset(findings))
+    return frozenset(findings)
 
 
 BARE = {"lint": bare_lint, "format": bare_format, "security": bare_bandit, "complexity": bare_radon}
