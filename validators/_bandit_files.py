@@ -26,7 +26,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from memo.validators._bandit_config import project_config, watched
-from memo.validators._fileset import FileSet, Witnessing
+from memo.validators._fileset import Derived, FileSet, Witnessing, remembered
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -113,9 +113,15 @@ def rule(root: str, witnessing: Witnessing) -> BanditRule:
 def bandit_files(root: str, candidates: Iterable[str]) -> FileSet:
     """The ``candidates`` (absolute paths) that ``bandit -r .`` at ``root`` checks, with the witnesses."""
     root = os.path.abspath(root)
-    witnessing = Witnessing()
-    found = rule(root, witnessing)
+    derived = remembered(("bandit-rule", root), lambda: _derive(root))
+    found = derived.value
     prefix = os.path.join(root, "")
     # The walk's spelling, ./pkg/a.py; a file outside the root is never walked by `bandit -r .`.
     kept = [path for path in candidates if path.startswith(prefix) and found.checks(f".{os.sep}{path[len(prefix) :]}")]
-    return witnessing.file_set(kept)
+    return derived.basis.with_files(kept)
+
+
+def _derive(root: str) -> Derived[BanditRule]:
+    witnessing = Witnessing()
+    found = rule(root, witnessing)
+    return Derived(found, witnessing.file_set(()))

@@ -28,7 +28,7 @@ import stat
 import time
 from collections.abc import Callable, Hashable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Protocol, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 from memo.hashing import RACY_WINDOW_NS, StatSignature, stat_signature
 
@@ -97,6 +97,28 @@ class FileSet:
     def still_holds(self) -> bool:
         """True while every witness has its recorded signature (one ``stat`` each)."""
         return all(holds(witness) for witness in self.witnesses)
+
+    def with_files(self, files: Iterable[str]) -> FileSet:
+        """These witnesses deciding other files (a rule's verdict on paths already absolute and normalised)."""
+        return FileSet(frozenset(files), self.witnesses, self.trusted)
+
+
+_V = TypeVar("_V")
+
+
+@dataclass(frozen=True, slots=True)
+class Derived(Generic[_V]):
+    """A value read from files (a tool's include/exclude rule), kept with the witnesses that decide it."""
+
+    value: _V
+    basis: FileSet
+
+    @property
+    def trusted(self) -> bool:
+        return self.basis.trusted
+
+    def still_holds(self) -> bool:
+        return self.basis.still_holds()
 
 
 class Witnessing:

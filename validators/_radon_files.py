@@ -21,10 +21,11 @@ from __future__ import annotations
 import configparser
 import fnmatch
 import os
+import re
 import sys
 from collections.abc import Iterable
 
-from memo.validators._fileset import FileSet, Witnessing
+from memo.validators._fileset import Derived, FileSet, Witnessing, remembered
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -79,22 +80,48 @@ def _python_script(path: str) -> bool:
     return first.startswith("#!") and "python" in first
 
 
+def _any_glob(globs: list[str]) -> re.Pattern[str] | None:
+    """One pattern for ``fnmatch`` against any of ``globs`` (None for none)."""
+    if not globs:
+        return None
+    return re.compile("|".join(f"(?:{fnmatch.translate(os.path.normcase(glob))})" for glob in globs))
+
+
 def radon_files(root: str, candidates: Iterable[str]) -> FileSet:
     """The ``candidates`` (absolute paths) ``radon cc .`` at ``root`` measures, with the witnesses."""
     root = os.path.abspath(root)
-    witnessing = Witnessing()
-    exclude, ignore = _options(root, witnessing)
+    derived = remembered(("radon-rule", root), lambda: _derive(root))
+    ignored, excluded = derived.value
     prefix = os.path.join(root, "")
+    entered: dict[str, bool] = {"": True}
+
+    def walked_into(directory: str) -> bool:
+        """Whether radon's walk reaches ``directory`` (relative): no component matches ``ignore``."""
+        found = entered.get(directory)
+        if found is None:
+            parent, _, name = directory.rpartition(os.sep)
+            found = entered[directory] = walked_into(parent) and ignored.match(name) is None
+        return found
+
     kept = []
     for path in candidates:
         if not path.startswith(prefix):
             continue  # outside the root: `radon cc .` never walks there
         relative = path[len(prefix) :]
-        *directories, name = relative.split(os.sep)
-        if name.startswith(".") or any(fnmatch.fnmatch(part, glob) for part in directories for glob in ignore):
+        directory, _, name = relative.rpartition(os.sep)
+        script = "." not in name
+        if not (name.endswith(".py") or script) or name.startswith(".") or not walked_into(directory):
             continue
-        if exclude and any(fnmatch.fnmatch(relative, glob) for glob in exclude):
+        if excluded is not None and excluded.match(relative) is not None:
             continue
-        if name.endswith(".py") or ("." not in name and _python_script(path)):
+        if not script or _python_script(path):
             kept.append(path)
-    return witnessing.file_set(kept)
+    return derived.basis.with_files(kept)
+
+
+def _derive(root: str) -> Derived[tuple[re.Pattern[str], re.Pattern[str] | None]]:
+    """radon's ``(ignore, exclude)`` patterns at ``root``, with the config files they came from."""
+    witnessing = Witnessing()
+    exclude, ignore = _options(root, witnessing)
+    rules = (_any_glob(ignore) or re.compile(r"(?!)"), _any_glob(exclude))
+    return Derived(rules, witnessing.file_set(()))
