@@ -26,6 +26,7 @@ from memo.engine import plugins
 from memo.engine.deadline import TimedOut, with_timeout
 from memo.engine.discovery import discover
 from memo.engine.errors import EngineError
+from memo.engine.filesets import file_sets
 from memo.engine.report import ProgressCallback, Report
 from memo.engine.resultlog import ResultLog
 from memo.engine.schedule import CHECKS_PER_CORE as CHECKS_PER_CORE  # re-exported: its old home
@@ -110,7 +111,8 @@ class Engine:
             include=self.config.get("include", ()),
             exclude=self.config.get("exclude", ()),
         )
-        lanes = plan(self.validators, files)
+        sets = await asyncio.to_thread(file_sets, self.root, self.validators, self.config_for, files)
+        lanes = plan(self.validators, files, sets)
         tracker = Tracker(lanes, self.progress)
         results = ResultLog(segments(lanes), tracker.checks_total)
         prepared: dict[int, Validator] = {}

@@ -31,7 +31,8 @@ same-size edit with its mtime restored still moves the ctime. ``Snapshot.still_h
 recomputes every fact after ruff ran, so a config edited during the run is noticed.
 
 Not observed (documented limits): ``.gitignore`` (ruff does not apply it to paths it is
-given), environment variables (none changes a finding), the contents of a symlink
+given; it decides which files ruff checks, which ``memo.validators._ruff_files``
+observes), environment variables (none changes a finding), the contents of a symlink
 target's directory, and imports written where a line scan cannot see them (after a
 semicolon behind another statement, or split by a backslash inside the module name).
 """
