@@ -47,8 +47,10 @@ from memo.keys import (
     relative_key_path,
 )
 from memo.lease import LeasePolicy
+from memo.localauth import local_sealer
 from memo.locallease import LEASE_DIRECTORY, LOCAL_POLICY, LocalLeases
 from memo.results import ValidationResult
+from memo.sealedstore import SealedStore
 from memo.singleflight import SingleFlight
 from memo.store import CACHE_AVAILABLE, DiskStore, MemoryStore, Store
 
@@ -188,10 +190,13 @@ class ValidationCache:
                 self._index = MemoryStore(clock=clock)
         elif CACHE_AVAILABLE:
             self.directory = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
-            self._store = DiskStore(self.directory, size_limit=size_limit, timeout=timeout)
+            # Sealed under a key the directory does not hold: a planted or foreign entry is a miss.
+            sealer = local_sealer()
+            self._store = SealedStore(DiskStore(self.directory, size_limit=size_limit, timeout=timeout), sealer)
             if index_store is None:
                 index_limit = max(size_limit // 16, 1 << 20)
-                self._index = DiskStore(self.directory / INDEX_DIRECTORY, size_limit=index_limit, timeout=timeout)
+                index = DiskStore(self.directory / INDEX_DIRECTORY, size_limit=index_limit, timeout=timeout)
+                self._index = SealedStore(index, sealer)
         else:
             self._store = None
             self.unavailable_reason = "diskcache is not installed"
