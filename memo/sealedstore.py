@@ -39,6 +39,8 @@ class SealedStore:
         self.sealer = sealer
         self.refused = 0
         """Values read by this object whose seal did not open."""
+        self._overhead = len(sealer.seal("", b""))
+        """Bytes a seal adds to a value: ``sizes`` reports values' own lengths, as the contract says."""
 
     def _refused(self) -> UnsafeEntryError:
         self.refused += 1
@@ -78,12 +80,16 @@ class SealedStore:
                     self.inner.delete(key)
         return found
 
+    def _seal(self, key: str, value: bytes) -> bytes:
+        if type(value) is not bytes:
+            raise UnsafeEntryError(f"values are bytes, not {type(value).__name__}")
+        return self.sealer.seal(key, value)
+
     def set(self, key: str, value: bytes, expire: float | None) -> None:
-        self.inner.set(key, self.sealer.seal(key, value), expire)
+        self.inner.set(key, self._seal(key, value), expire)
 
     def set_many(self, items: Sequence[tuple[str, bytes, float | None]]) -> None:
-        seal = self.sealer.seal
-        self.inner.set_many([(key, seal(key, value), expire) for key, value, expire in items])
+        self.inner.set_many([(key, self._seal(key, value), expire) for key, value, expire in items])
 
     def update_many(self, keys: Sequence[str], update: Callable[[str, bytes | None], Change]) -> None:
         """The inner store's ``update_many``: ``update`` sees opened values, and what it sets is sealed."""
@@ -94,7 +100,7 @@ class SealedStore:
         def sealed_update(key: str, current: bytes | None) -> Change:
             change = update(key, None if current is None else self.sealer.open(key, current))
             if isinstance(change, tuple):
-                return self.sealer.seal(key, change[0]), change[1]
+                return self._seal(key, change[0]), change[1]
             return change
 
         inner_update(keys, sealed_update)
@@ -112,7 +118,8 @@ class SealedStore:
         return self.inner.size_bytes()
 
     def sizes(self) -> Iterator[tuple[str, int]]:
-        return self.inner.sizes()
+        overhead = self._overhead
+        return iter([(key, max(0, size - overhead)) for key, size in self.inner.sizes()])
 
     def close(self) -> None:
         self.inner.close()
