@@ -128,10 +128,10 @@ async def test_every_write_memo_attempts_as_the_reader_user_is_a_warning_never_a
     # The worst case: a job that holds a signing key (so it tries to write) but the reader's user.
     trying = as_user(acl_redis, "memo-reader", signer(), READ_WRITE)
     cls = counting_validator_class()
-    with caplog.at_level(logging.WARNING, logger="memo"):
-        with ValidationCache(tmp_path / "reader", remote=trying) as cache, bind_cache(cache, root=tmp_path / "src"):
-            results = list(await asyncio.gather(*(cls(path, {}, tmp_path / "src").validate() for path in files)))
-            stats = trying.stats()
+    cache = ValidationCache(tmp_path / "reader", remote=trying)
+    with caplog.at_level(logging.WARNING, logger="memo"), cache, bind_cache(cache, root=tmp_path / "src"):
+        results = list(await asyncio.gather(*(cls(path, {}, tmp_path / "src").validate() for path in files)))
+        stats = trying.stats()
     assert [(r.passed, [f.line for f in r.findings]) for r in results[:2]] == [
         (r.passed, [f.line for f in r.findings]) for r in truth
     ]
