@@ -17,7 +17,7 @@ from memo.codec import encode_entry
 from memo.errors import StoreError
 from memo.localauth import LOCAL_KEY_ENV, MAGIC, LocalSealer, key_file, local_sealer, new_key_text
 from memo.sealedstore import SealedStore
-from memo.store import DELETE, KEEP, MemoryStore
+from memo.store import DELETE, KEEP, DiskStore, MemoryStore
 from tests.helpers import CountingValidator, counting_validator_class, write
 
 FAILING = "x = 1  # TODO\n"
@@ -162,6 +162,7 @@ def test_a_key_file_that_cannot_be_made_degrades_with_one_warning(
     with caplog.at_level(logging.WARNING, logger="memo"):
         sealer = local_sealer()
     assert sealer.source == "this process only" and len(caplog.records) == 1
+    assert f"no local key (cannot use {key_file()}: " in caplog.records[0].getMessage()
 
 
 def test_a_short_local_key_variable_degrades_with_one_warning(
@@ -303,3 +304,141 @@ def test_the_key_file_is_never_inside_the_cache_directory(tmp_path: Path) -> Non
         cache.set(write(tmp_path / "a.py", "x = 1\n"), "lint", ValidationResult("lint", True))
     assert not any(p.name == "local.key" for p in (tmp_path / "cache").rglob("*"))
     assert os.path.commonpath([key_file(), tmp_path / "cache"]) != str(tmp_path / "cache")
+
+
+# -- what the mutation run (mutmut) showed the tests above leave open -----------------------
+
+KNOWN_SEALED = bytes.fromhex(
+    "6d656d6f2d6c6f63616c313a9e581b631712bcabdf46e0a22bc55d0587855ae567752b711ffa2bd4587d51fe5b315d"
+)
+"""``seal("k1", b"[1]")`` under the key ``b"k" * 32``."""
+
+
+def test_the_local_format_is_fixed_so_a_restored_directory_verifies_under_another_version() -> None:
+    assert sealer().seal("k1", b"[1]") == KNOWN_SEALED
+    assert sealer().open("k1", KNOWN_SEALED) == b"[1]"
+
+
+def test_a_key_with_a_lone_surrogate_is_sealed_for_itself_only() -> None:
+    assert sealer().open("k\udc80", sealer().seal("k\udc80", b"v")) == b"v"
+    assert sealer().open("k\udc81", sealer().seal("k\udc80", b"v")) is None
+
+
+def test_an_empty_key_message_says_exactly_that() -> None:
+    with pytest.raises(ValueError, match=r"^a local key must not be empty$"):
+        LocalSealer(b"", "nothing")
+
+
+def test_a_local_key_of_exactly_the_minimum_length_is_used(monkeypatch: pytest.MonkeyPatch) -> None:
+    text = secrets.token_hex(16)  # 32 characters, new each time
+    monkeypatch.setenv(LOCAL_KEY_ENV, text)
+    sealer_ = local_sealer()
+    assert sealer_.source == LOCAL_KEY_ENV and local_sealer() is sealer_
+    assert LocalSealer(text.encode(), "x").open("k", sealer_.seal("k", b"v")) == b"v"
+
+
+def test_a_short_local_key_warning_names_the_variable_and_how_to_make_a_key(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv(LOCAL_KEY_ENV, secrets.token_hex(4))
+    with caplog.at_level(logging.WARNING, logger="memo"):
+        local_sealer()
+    message = caplog.records[0].getMessage()
+    assert message.startswith(f"memo cache: no local key ({LOCAL_KEY_ENV} holds 8 characters, fewer than 32 ")
+    assert "`memo cache keygen --local` prints a key" in message
+    assert message.endswith(f"are misses (set {LOCAL_KEY_ENV}, or fix the key file)")
+
+
+@pytest.mark.parametrize(
+    ("problem", "reason"),
+    [
+        ("open-to-others", "is open to other users (chmod 600 "),
+        ("not-text", "does not hold a key"),
+        ("too-short", "holds 3 characters"),
+        ("a-directory", "is not a regular file"),
+    ],
+)
+def test_the_warning_says_what_is_wrong_with_the_key_file(
+    caplog: pytest.LogCaptureFixture, problem: str, reason: str
+) -> None:
+    path = key_file()
+    path.parent.mkdir(parents=True)
+    if problem == "a-directory":
+        path.mkdir()
+    else:
+        path.write_bytes({"too-short": b"abc", "not-text": b"\xff" * 64}.get(problem, new_key_text().encode()))
+        path.chmod(0o644 if problem == "open-to-others" else 0o600)
+    with caplog.at_level(logging.WARNING, logger="memo"):
+        local_sealer()
+    message = caplog.records[0].getMessage()
+    assert f"no local key ({path}" in message or f"cannot use {path}" in message
+    assert reason in message
+    assert "cannot use " not in message
+
+
+@pytest.mark.skipif(not hasattr(os, "getuid") or os.getuid() != 0, reason="only root can give a file away")
+def test_a_key_file_of_another_user_is_refused(caplog: pytest.LogCaptureFixture) -> None:
+    path = key_file()
+    path.parent.mkdir(parents=True)
+    path.write_text(new_key_text())
+    path.chmod(0o600)
+    os.chown(path, 12345, 12345)
+    with caplog.at_level(logging.WARNING, logger="memo"):
+        assert local_sealer().source == "this process only"
+    assert f"{path} belongs to another user" in caplog.text
+
+
+def test_a_key_file_is_made_in_a_config_directory_that_already_exists() -> None:
+    key_file().parent.mkdir(parents=True)
+    assert local_sealer().source == str(key_file())
+
+
+def test_a_key_file_made_meanwhile_by_another_process_is_kept() -> None:
+    from memo.localauth import _create_key_file
+
+    path = key_file()
+    path.parent.mkdir(parents=True)
+    path.write_text("theirs\n")
+    _create_key_file(path)  # lost the race: no error, and the winner's key stays
+    assert path.read_text() == "theirs\n"
+    assert [p.name for p in path.parent.iterdir()] == ["local.key"]
+
+
+def test_the_sealed_store_names_where_a_refused_entry_was(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    memory = MemoryStore()
+    memory.set("k", b"planted", None)
+    with pytest.raises(StoreError, match=r"^an entry in MemoryStore does not verify under this machine's local key"):
+        SealedStore(memory, sealer()).get("k")
+    disk = DiskStore(tmp_path / "cache")
+    disk.set("k", b"planted", None)
+    with caplog.at_level(logging.WARNING, logger="memo"):
+        assert SealedStore(disk, sealer()).get_many(["k"]) == {}
+    disk.close()
+    message = caplog.records[0].getMessage()
+    assert message.startswith(f"memo cache: an entry in {tmp_path / 'cache'} does not verify")
+    assert message.endswith(f"give both machines the same {LOCAL_KEY_ENV}); such entries are misses")
+
+
+def test_a_refused_entry_that_cannot_be_dropped_is_still_left_out() -> None:
+    class Undeletable(MemoryStore):
+        def delete(self, key: str) -> None:
+            raise StoreError("read-only directory")
+
+    inner = Undeletable()
+    inner.set("k", b"planted", None)
+    assert SealedStore(inner, sealer()).get_many(["k"]) == {}
+
+
+def test_the_sealed_store_says_what_it_refused_to_store_or_update() -> None:
+    with pytest.raises(StoreError, match=r"^values are bytes, not str$"):
+        SealedStore(MemoryStore(), sealer()).set("k", "text", None)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"^MemoryStore has no update_many$"):
+        SealedStore(MemoryStore(), sealer()).update_many(["k"], lambda key, current: KEEP)
+
+
+def test_the_sealed_store_deletes_the_key_asked_for() -> None:
+    store = SealedStore(MemoryStore(), sealer())
+    store.set("a", b"1", None)
+    store.set("b", b"2", None)
+    store.delete("a")
+    assert (store.get("a"), store.get("b"), store.count()) == (None, b"2", 1)

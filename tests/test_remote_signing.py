@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from memo.signing import (
@@ -239,3 +240,107 @@ def test_memo_cache_keygen_local_prints_a_local_key() -> None:
     assert done.returncode == 0, done.stderr
     name, value = done.stdout.strip().split("=", 1)
     assert name == "VALIDATION_CACHE_LOCAL_KEY" and len(value) == 64 and int(value, 16) >= 0
+
+
+# -- what the mutation run (mutmut) showed the tests above leave open -----------------------
+
+KNOWN_ENTRY = bytes.fromhex(
+    "6d656d6f2d656432353531392d313afd2ef6de48117b40d38fdf48b0ea410c5152f6d0d7d827c3bec64c5a8926ae"
+    "45170ca566814377960b97e2fba2e5faaf3d875c800c90816973e8bed8a904f059ce91d7c27c164c0d5b315d"
+)
+"""``seal("k1", b"[1]")`` under the tests' signing key: Ed25519 is deterministic."""
+
+
+def test_the_entry_format_is_fixed_so_every_version_reads_what_another_wrote() -> None:
+    assert signer().seal("k1", b"[1]") == KNOWN_ENTRY
+    assert reader().open("k1", KNOWN_ENTRY) == b"[1]"
+
+
+def test_an_empty_value_and_a_key_with_a_lone_surrogate_are_sealed_too() -> None:
+    for key, value in (("k", b""), ("k\udc80", ENTRY)):
+        assert reader().open(key, signer().seal(key, value)) == value
+    assert reader().open("k\udc81", signer().seal("k\udc80", ENTRY)) is None
+
+
+def test_a_key_with_a_stray_character_is_refused() -> None:
+    body = VERIFY_KEY[len(PUBLIC_PREFIX) :]
+    with pytest.raises(KeyConfigError, match="malformed"):
+        signer_from_text("", PUBLIC_PREFIX + body[:10] + "!" + body[10:])
+
+
+def test_pem_keys_and_key_files_combine_in_the_verify_keys(tmp_path: Path) -> None:
+    other = Ed25519PrivateKey.generate()
+    pem = other.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    (tmp_path / "readers.pub").write_text(VERIFY_KEY + "\n")
+    both = signer("", pem.decode() + "\n" + str(tmp_path / "readers.pub"))
+    assert len(both.key_ids) == 2 and both.open("k", signer().seal("k", ENTRY)) == ENTRY
+
+
+@pytest.mark.parametrize(
+    ("signing", "verify", "variable", "message"),
+    [
+        pytest.param(PRIVATE_PREFIX + "c2VjcmV0", "", SIGNING_KEY_ENV, "malformed", id="malformed-private"),
+        pytest.param("", PUBLIC_PREFIX + "c2VjcmV0", VERIFY_KEYS_ENV, "malformed", id="malformed-public"),
+        pytest.param("/no/such/key", "", SIGNING_KEY_ENV, "memo cache keygen", id="missing-private-file"),
+        pytest.param("", "/no/such/keys", VERIFY_KEYS_ENV, "memo cache keygen", id="missing-public-file"),
+        pytest.param("", BAD_PEM.replace("PRIVATE", "PUBLIC"), VERIFY_KEYS_ENV, "not an Ed25519", id="bad-pem"),
+    ],
+)
+def test_an_unusable_key_names_the_variable_it_came_from(
+    signing: str, verify: str, variable: str, message: str
+) -> None:
+    with pytest.raises(KeyConfigError) as raised:
+        signer_from_text(signing, verify)
+    assert str(raised.value).startswith(variable) and message in str(raised.value)
+
+
+def test_a_file_of_something_else_names_the_variable(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("hello\n")
+    with pytest.raises(KeyConfigError, match=f"^{VERIFY_KEYS_ENV}: the file holds something that is not a key$"):
+        signer_from_text("", str(tmp_path / "notes.txt"))
+
+
+def test_pem_keys_given_to_the_wrong_side_are_refused_by_name() -> None:
+    private = Ed25519PrivateKey.generate()
+    pem_private = private.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    pem_public = (
+        private.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+    with pytest.raises(KeyConfigError, match=f"^{SIGNING_KEY_ENV} holds a public key"):
+        signer_from_text(pem_public, "")
+    with pytest.raises(KeyConfigError, match=f"^{VERIFY_KEYS_ENV} holds a private key"):
+        signer_from_text("", pem_private)
+
+
+def test_a_pem_key_of_another_algorithm_is_refused() -> None:
+    other = ec.generate_private_key(ec.SECP256R1())
+    pem_public = other.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    with pytest.raises(KeyConfigError, match=f"^{VERIFY_KEYS_ENV}: not an Ed25519 public key$"):
+        signer_from_text("", pem_public.decode())
+
+
+def test_text_defaults_to_no_key_and_a_writer_needs_no_verify_keys() -> None:
+    assert signer_from_text() is None
+    only_private = signer_from_text(SIGNING_KEY)
+    assert only_private is not None and only_private.can_sign
+
+
+def test_new_keys_alone_log_nothing_and_the_secrets_warning_reads_as_one_memo_line(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.delenv(SECRET_ENV, raising=False)
+    monkeypatch.setenv(SIGNING_KEY_ENV, SIGNING_KEY)
+    with caplog.at_level(logging.WARNING, logger="memo"):
+        assert signer_from_environment() is not None
+    assert caplog.records == []
+    monkeypatch.setenv(SECRET_ENV, "old")
+    with caplog.at_level(logging.WARNING, logger="memo"):
+        signer_from_environment()
+    message = caplog.records[0].getMessage()
+    assert message.startswith("memo remote cache: ") and message.endswith(f"readers {VERIFY_KEYS_ENV}")
