@@ -345,7 +345,7 @@ def test_a_short_local_key_warning_names_the_variable_and_how_to_make_a_key(
         local_sealer()
     message = caplog.records[0].getMessage()
     assert message.startswith(f"memo cache: no local key ({LOCAL_KEY_ENV} holds 8 characters, fewer than 32 ")
-    assert "`memo cache keygen --local` prints a key" in message
+    assert "(`memo cache keygen --local` prints a key)); entries are sealed" in message
     assert message.endswith(f"are misses (set {LOCAL_KEY_ENV}, or fix the key file)")
 
 
@@ -442,3 +442,10 @@ def test_the_sealed_store_deletes_the_key_asked_for() -> None:
     store.set("b", b"2", None)
     store.delete("a")
     assert (store.get("a"), store.get("b"), store.count()) == (None, b"2", 1)
+
+
+def test_the_sealed_store_reports_an_empty_value_as_empty() -> None:
+    store = SealedStore(MemoryStore(), sealer())
+    store.set("empty", b"", None)
+    store.set("three", b"abc", None)
+    assert sorted(store.sizes()) == [("empty", 0), ("three", 3)]

@@ -292,6 +292,7 @@ def test_an_unusable_key_names_the_variable_it_came_from(
     with pytest.raises(KeyConfigError) as raised:
         signer_from_text(signing, verify)
     assert str(raised.value).startswith(variable) and message in str(raised.value)
+    assert str(raised.value).endswith(("(`memo cache keygen` makes a pair)", "in base64)", "public key"))
 
 
 def test_a_file_of_something_else_names_the_variable(tmp_path: Path) -> None:
