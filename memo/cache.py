@@ -49,10 +49,12 @@ from memo.errors import StoreBusyError, StoreError, StoreUnavailableError, Unsaf
 from memo.explainrecords import ExplainRecords, open_records_store
 from memo.keys import KeyParts, key_dimension
 from memo.lease import LeasePolicy
+from memo.localauth import local_sealer
 from memo.locallease import LOCAL_POLICY, LocalLeases
 from memo.pathapi import CacheKey, PathAPI
 from memo.readahead import NOT_PREFETCHED, Prefetched
 from memo.results import ValidationResult
+from memo.sealedstore import SealedStore
 from memo.singleflight import SingleFlight
 from memo.store import CACHE_AVAILABLE, DiskStore, MemoryStore, Store
 
@@ -130,9 +132,12 @@ class ValidationCache:
             records_store = index_store if index_store is not None else MemoryStore(clock=clock)
         elif CACHE_AVAILABLE:
             self.directory = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
-            self._store = DiskStore(self.directory, size_limit=size_limit, timeout=timeout)
+            # Sealed under a key the directory does not hold: a planted or foreign entry is a miss.
+            sealer = local_sealer()
+            self._store = SealedStore(DiskStore(self.directory, size_limit=size_limit, timeout=timeout), sealer)
             if index_store is None:
-                index_store = open_records_store(self.directory, size_limit=size_limit, timeout=timeout)
+                records = open_records_store(self.directory, size_limit=size_limit, timeout=timeout)
+                index_store = SealedStore(records, sealer)  # a planted record would only mislead explain
             records_store = index_store
             self._leases = CacheLeases(
                 self.directory,

@@ -9,12 +9,14 @@ What it guarantees:
   each batch at most ``op_timeout``, and a few stalls in a row turn the tier off too.
 - It is cheap on the hit path. Lookups that arrive in one event-loop tick go out as one
   ``MGET`` (``memo.batch.Batcher``); writes queue up and go out as one pipeline.
-- It cannot be used against the machine. Values are sealed with HMAC-SHA256 over key and
-  value (``memo.signing``); anything that does not verify is a miss, counted, and never
-  decoded. Values are memo's JSON entries, never pickles, capped in size, and stored
-  with a TTL under a versioned key prefix. Without a secret the tier does not start.
+- It cannot be used against the machine. Values are signed with Ed25519 over key and
+  value (``memo.signing``); anything no accepted key signed is a miss, counted, and
+  never decoded. Values are memo's JSON entries, never pickles, capped in size, and
+  stored with a TTL under a versioned key prefix. Without a key the tier does not start.
 - Untrusted jobs can read and never write: ``mode="read-only"`` sends no write, no
-  lease, no delete.
+  lease, no delete, and a tier without the private key (public keys only) is read-only
+  whatever the mode, since nothing it signed would be accepted. A server that refuses a
+  write (a Redis ACL user allowed to read only) turns the tier read-only, with a warning.
 - The password comes from the URL or ``$VALIDATION_CACHE_REMOTE_PASSWORD``; every message
   shows the address with the password replaced by ``***``.
 """
@@ -34,7 +36,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from memo.batch import Batcher
 from memo.lease import Claim, LeasePolicy, claim
-from memo.signing import SECRET_ENV, Signer, signer_from_environment
+from memo.signing import SIGNING_KEY_ENV, VERIFY_KEYS_ENV, Signer, signer_from_environment
 
 log = logging.getLogger("memo")
 
@@ -176,7 +178,8 @@ class RemoteTier:
 
         self.url = check_address(url)
         self.address = redact(url)
-        self.mode = check_mode(mode)
+        # Without the private key nothing this tier wrote would be accepted: read only.
+        self.mode = check_mode(mode) if signer.can_sign else READ_ONLY
         self.max_value_bytes = max_value_bytes
         self.max_ttl_s = max_ttl_s
         self.op_timeout = op_timeout
@@ -237,9 +240,21 @@ class RemoteTier:
         log.warning("memo remote cache: %s is off for this run (%s); using the local cache only", self.address, reason)
 
     def _failed(self, exc: BaseException) -> None:
-        """Count a failed round trip; a connection failure, or a few stalls in a row, turn the tier off."""
+        """Count a failed round trip; a connection failure, or a few stalls in a row, turn the tier off.
+
+        A write the server refused for want of permission (an ACL user allowed to read
+        only) turns the tier read-only instead: its reads are still good.
+        """
         self.counters.errors += 1
         message = self._clean(" ".join(str(exc).split()) or type(exc).__name__)
+        if type(exc).__name__ == "NoPermissionError" and self.mode == READ_WRITE:
+            self.mode = READ_ONLY
+            log.warning(
+                "memo remote cache: %s refused a write (%s); reading only for the rest of this run",
+                self.address,
+                message,
+            )
+            return
         stalled = isinstance(exc, (TimeoutError, asyncio.TimeoutError)) or type(exc).__name__ == "TimeoutError"
         if stalled and "connect" not in message.lower():
             self.counters.timeouts += 1
@@ -488,30 +503,41 @@ def remote_from_environment(
 
     The address: ``url`` (``--remote``), else ``$VALIDATION_CACHE_REMOTE``, else
     ``configured`` (a config file's address, never with a password). The mode: ``mode``,
-    else ``$VALIDATION_CACHE_REMOTE_MODE``, else read-write. The password: the URL's, else
-    ``$VALIDATION_CACHE_REMOTE_PASSWORD``. Without ``$VALIDATION_CACHE_SECRET`` the tier is
-    off with one warning. ValueError for a bad address or mode.
+    else ``$VALIDATION_CACHE_REMOTE_MODE``, else read-write; read-only without
+    ``$VALIDATION_CACHE_SIGNING_KEY``. The password: the URL's, else
+    ``$VALIDATION_CACHE_REMOTE_PASSWORD``. Without a signing or a verify key the tier is off
+    with one warning. ValueError for a bad address, mode or key.
     """
     address = url or os.environ.get(REMOTE_ENV) or configured
     if not address:
         return None
     check_address(address)
     chosen_mode = check_mode(mode or os.environ.get(MODE_ENV) or READ_WRITE)
+    try:
+        import cryptography  # noqa: F401
+        import redis  # noqa: F401
+    except ImportError as exc:
+        log.warning(
+            "memo remote cache: %s is off: %s is not installed (pip install 'memo-validators[redis]')",
+            redact(address),
+            exc.name,
+        )
+        return None
     signer = signer_from_environment()
     if signer is None:
         log.warning(
-            "memo remote cache: %s is off: %s is not set (shared entries are always signed)",
+            "memo remote cache: %s is off: neither %s nor %s is set (shared entries are always signed; "
+            "`memo cache keygen` makes a pair)",
             redact(address),
-            SECRET_ENV,
+            SIGNING_KEY_ENV,
+            VERIFY_KEYS_ENV,
         )
         return None
-    try:
-        import redis  # noqa: F401
-    except ImportError:
+    if chosen_mode == READ_WRITE and not signer.can_sign and (mode or os.environ.get(MODE_ENV)):
         log.warning(
-            "memo remote cache: %s is off: redis-py is not installed (pip install 'memo-validators[redis]')",
+            "memo remote cache: %s is read-only: writing needs %s (a reader's public keys cannot sign)",
             redact(address),
+            SIGNING_KEY_ENV,
         )
-        return None
     password = os.environ.get(PASSWORD_ENV) or None
     return RemoteTier(address, signer, mode=chosen_mode, password=password, **options)

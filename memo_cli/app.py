@@ -140,6 +140,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="also empty the shared cache (at URL, else $VALIDATION_CACHE_REMOTE or [tool.memo] remote)",
     )
 
+    keygen = cache_commands.add_parser(
+        "keygen", help="print a new signing key pair for the shared cache (private: writers; public: readers)"
+    )
+    keygen.add_argument("--local", action="store_true", help="print a local key (VALIDATION_CACHE_LOCAL_KEY) instead")
+
     explain = commands.add_parser("explain", help="why a file is or is not served from the cache")
     explain.add_argument("path", metavar="PATH", help="the file to explain")
     _dimension_option(explain, "explain only this dimension (repeatable, or comma-separated)")
