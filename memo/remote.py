@@ -34,6 +34,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from memo.batch import Batcher
 from memo.lease import Claim, LeasePolicy, claim
+from memo.replies import describe_failure
 from memo.signing import SECRET_ENV, Signer, signer_from_environment
 
 log = logging.getLogger("memo")
@@ -247,7 +248,7 @@ class RemoteTier:
             if self._stalls_in_row >= STALLS_BEFORE_OFF:
                 self._turn_off(f"{STALLS_BEFORE_OFF} requests in a row timed out after {self.op_timeout:g}s")
             return
-        self._turn_off(f"{type(exc).__name__}: {message}")
+        self._turn_off(describe_failure(exc, message))
 
     async def _off_loop(self, call: Callable[[], T]) -> T | None:
         """``call()`` on the pool, waited on for a bounded time; None (counted) if it failed."""
@@ -489,10 +490,11 @@ def remote_from_environment(
     The address: ``url`` (``--remote``), else ``$VALIDATION_CACHE_REMOTE``, else
     ``configured`` (a config file's address, never with a password). The mode: ``mode``,
     else ``$VALIDATION_CACHE_REMOTE_MODE``, else read-write. The password: the URL's, else
-    ``$VALIDATION_CACHE_REMOTE_PASSWORD``. Without ``$VALIDATION_CACHE_SECRET`` the tier is
+    ``$VALIDATION_CACHE_REMOTE_PASSWORD`` if the address came from ``url`` or the
+    environment (``credentials_for``). Without ``$VALIDATION_CACHE_SECRET`` the tier is
     off with one warning. ValueError for a bad address or mode.
     """
-    address = url or os.environ.get(REMOTE_ENV) or configured
+    address, from_user = chosen_address(url, configured)
     if not address:
         return None
     check_address(address)
@@ -513,5 +515,31 @@ def remote_from_environment(
             redact(address),
         )
         return None
+    return RemoteTier(address, signer, mode=chosen_mode, password=credentials_for(address, from_user), **options)
+
+
+def chosen_address(url: str | None, configured: str | None) -> tuple[str | None, bool]:
+    """The shared cache's address and whether the user chose it (``--remote`` or the environment), not the checkout."""
+    given = url or os.environ.get(REMOTE_ENV)
+    if given:
+        return given, True
+    return configured or None, False
+
+
+def credentials_for(address: str, from_user: bool) -> str | None:
+    """``$VALIDATION_CACHE_REMOTE_PASSWORD`` if it may go to ``address``: only where the user sent memo.
+
+    An address only the checkout's config names gets no password (one warning if one was
+    set): a cloned repository must not pick the server the team's password is sent to.
+    """
     password = os.environ.get(PASSWORD_ENV) or None
-    return RemoteTier(address, signer, mode=chosen_mode, password=password, **options)
+    if password is None or from_user:
+        return password
+    log.warning(
+        "memo remote cache: %s comes from the project's config only, so %s is not sent to it "
+        "(name the server in %s or --remote to send it)",
+        redact(address),
+        PASSWORD_ENV,
+        REMOTE_ENV,
+    )
+    return None
