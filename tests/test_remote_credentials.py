@@ -109,7 +109,14 @@ def test_the_password_goes_to_an_address_the_user_gave(tmp_path: Path, garbage_s
 
 @pytest.mark.parametrize(
     "reply",
-    [b"+OK\r\n", b"$5\r\nhello\r\n", b":1\r\n", b"*1\r\n$1\r\nx\r\n", b"HTTP/1.1 400 Bad Request\r\n\r\n", b"\x00\xff\r\n"],
+    [
+        b"+OK\r\n",
+        b"$5\r\nhello\r\n",
+        b":1\r\n",
+        b"*1\r\n$1\r\nx\r\n",
+        b"HTTP/1.1 400 Bad Request\r\n\r\n",
+        b"\x00\xff\r\n",
+    ],
 )
 def test_a_server_that_does_not_speak_redis_is_one_clear_line(tmp_path: Path, reply: bytes) -> None:
     server = FakeServer(reply)
