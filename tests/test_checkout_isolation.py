@@ -182,3 +182,55 @@ async def test_tool_processes_are_started_without_memos_credentials(monkeypatch:
 
     assert json.loads(completed.stdout) == {"MEMO_TEST_KEPT": "kept"}
     assert set(CREDENTIAL_ENVS) & set(tool_environment()) == set()
+
+
+PLUGIN = """
+import json
+import os
+import pathlib
+
+pathlib.Path({marker!r}).write_text(json.dumps(sorted(k for k in os.environ if k.startswith("VALIDATION_CACHE"))))
+
+from mypy.plugin import Plugin
+
+
+def plugin(version):
+    return Plugin
+"""
+
+
+def bare_mypy(root: Path) -> subprocess.CompletedProcess[bytes]:
+    """``mypy`` at the root, as a user types it (its console script)."""
+    return subprocess.run(  # nosec B603 - the installed script, fixed arguments
+        [str(SCRIPTS / "mypy"), "app.py"], cwd=root, capture_output=True, timeout=RUN_TIMEOUT_S, check=False
+    )
+
+
+def mypy_project(root: Path, markers: Path, plugin: str) -> Path:
+    markers.mkdir(parents=True, exist_ok=True)
+    root.mkdir(parents=True)
+    (root / "pyproject.toml").write_text(f'[tool.mypy]\nfiles = ["app.py"]\nplugins = ["{plugin}"]\n', encoding="utf-8")
+    (root / "localplug.py").write_text(PLUGIN.format(marker=str(markers / "plugin")), encoding="utf-8")
+    (root / "app.py").write_text("x: int = 1\n", encoding="utf-8")
+    return root
+
+
+def test_a_mypy_plugin_named_as_a_checkout_module_is_not_imported_as_bare_mypy_does_not(tmp_path: Path) -> None:
+    root = mypy_project(tmp_path / "project", tmp_path / "markers", "localplug")
+    report = memo_script(root, "--no-cache", "--dimension", "types")
+
+    assert list((tmp_path / "markers").iterdir()) == []
+    bare = bare_mypy(root)
+    assert bare.returncode == 2 and b'Error importing plugin "localplug"' in bare.stderr
+    (result,) = report["results"]
+    assert result["status"] == "error" and "Error importing plugin" in result["error"]
+
+
+def test_a_mypy_plugin_the_config_names_by_path_runs_as_in_bare_mypy_without_memos_credentials(tmp_path: Path) -> None:
+    root = mypy_project(tmp_path / "project", tmp_path / "markers", "localplug.py")
+    secrets = {name: "hunter2" for name in CREDENTIAL_ENVS if not name.endswith("REMOTE")}
+    report = memo_script(root, "--no-cache", "--dimension", "types", env={**secrets, "VALIDATION_CACHE_ENABLED": "1"})
+
+    (result,) = report["results"]
+    assert result["status"] == "passed", result
+    assert json.loads((tmp_path / "markers" / "plugin").read_text()) == ["VALIDATION_CACHE_ENABLED"]
