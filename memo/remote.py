@@ -29,12 +29,12 @@ import os
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from memo.batch import Batcher
 from memo.lease import Claim, LeasePolicy, claim
-from memo.replies import describe_failure
+from memo.replies import describe_failure, pairs_reply, values_reply
 from memo.signing import SECRET_ENV, Signer, signer_from_environment
 
 log = logging.getLogger("memo")
@@ -272,9 +272,7 @@ class RemoteTier:
 
     async def _read_batch(self, names: Sequence[str]) -> Mapping[str, bytes | None]:
         values = (
-            await self._off_loop(lambda: cast("list[bytes | None]", self._client.mget(names)))
-            if self.available
-            else None
+            await self._off_loop(lambda: values_reply(self._client.mget(names), len(names))) if self.available else None
         )
         if values is None:
             return dict.fromkeys(names)
@@ -308,17 +306,17 @@ class RemoteTier:
     async def _lease_batch(
         self, items: Sequence[tuple[str, str, int]]
     ) -> Mapping[tuple[str, str, int], tuple[bool, bytes | None] | None]:
-        def run() -> list[Any]:
+        def run() -> list[tuple[bool, bytes | None]]:
             pipe = self._client.pipeline(transaction=False)
             for key, token, ttl_ms in items:
                 pipe.set(KEY_PREFIX + "l:" + key, token, nx=True, px=ttl_ms)
                 pipe.get(KEY_PREFIX + "e:" + key)
-            return pipe.execute()
+            return pairs_reply(pipe.execute(), len(items))
 
         replies = await self._off_loop(run) if self.writable else None
         if replies is None:
             return dict.fromkeys(items)
-        return {item: (bool(replies[2 * i]), replies[2 * i + 1]) for i, item in enumerate(items)}
+        return dict(zip(items, replies, strict=True))
 
     async def try_lease(self, key: str, token: str, ttl_ms: int) -> tuple[bool, bytes | None] | None:
         """Take the lease on ``key`` if it is free, reading its entry in the same round trip."""

@@ -21,11 +21,39 @@ from tests.helpers import run_memo, write
 PASSWORD = "hunter2-team-password"  # nosec B105 - a test value
 
 
-class FakeServer:
-    """A TCP server that records what it receives and answers every read with ``reply``."""
+def commands(buffer: bytes) -> tuple[list[list[bytes]], bytes]:
+    """The complete RESP commands at the start of ``buffer``, and what is left of it."""
+    found = []
+    while buffer.startswith(b"*") and b"\r\n" in buffer:
+        head, rest = buffer.split(b"\r\n", 1)
+        args = []
+        for _ in range(int(head[1:])):
+            if b"\r\n" not in rest:
+                return found, buffer
+            size, rest = rest.split(b"\r\n", 1)
+            length = int(size[1:])
+            if len(rest) < length + 2:
+                return found, buffer
+            args.append(rest[:length])
+            rest = rest[length + 2 :]
+        found.append(args)
+        buffer = rest
+    return found, buffer
 
-    def __init__(self, reply: bytes) -> None:
+
+HELLO_REPLY = b"%2\r\n$5\r\nproto\r\n:3\r\n$6\r\nserver\r\n$5\r\nredis\r\n"
+
+
+class FakeServer:
+    """A TCP server that records what it receives and answers every read with ``reply``.
+
+    With ``answers`` it speaks enough RESP for redis-py's handshake (``HELLO``, ``CLIENT``)
+    and answers each other command by name from ``answers`` (``+OK`` if not named).
+    """
+
+    def __init__(self, reply: bytes, answers: dict[bytes, bytes] | None = None) -> None:
         self.reply = reply
+        self.answers = answers
         self.received = bytearray()
         self._lock = threading.Lock()
         self._socket = socket.socket()
@@ -50,10 +78,17 @@ class FakeServer:
     def _serve(self, connection: socket.socket) -> None:
         with connection:
             try:
+                buffer = b""
                 while data := connection.recv(65536):
                     with self._lock:
                         self.received += data
-                    connection.sendall(self.reply)
+                    if self.answers is None:
+                        connection.sendall(self.reply)
+                        continue
+                    found, buffer = commands(buffer + data)
+                    for args in found:
+                        name = args[0].upper()
+                        connection.sendall(HELLO_REPLY if name == b"HELLO" else self.answers.get(name, b"+OK\r\n"))
             except OSError:
                 return
 
@@ -133,6 +168,34 @@ def test_a_server_that_does_not_speak_redis_is_one_clear_line(tmp_path: Path, re
     assert len(about_remote) == 1, done.stderr
     assert "does not answer as Redis does" in about_remote[0]
     assert "object has no attribute" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    "answers",
+    [
+        {b"MGET": b":5\r\n"},
+        {b"MGET": b"*1\r\n:7\r\n"},
+        {b"MGET": b"*2\r\n:7\r\n:8\r\n"},
+        {b"MGET": b"*2\r\n_\r\n_\r\n", b"SET": b"+OK\r\n", b"GET": b":5\r\n"},
+    ],
+    ids=["mget-int", "mget-short", "mget-ints", "lease-get-int"],
+)
+def test_replies_no_redis_sends_turn_the_tier_off_and_fail_no_validation(
+    tmp_path: Path, answers: dict[bytes, bytes]
+) -> None:
+    server = FakeServer(b"", answers)
+    try:
+        write(tmp_path / "project/a.py", "x = 1\n")
+        write(tmp_path / "project/b.py", "y = 2\n")
+        done = run_memo(
+            "run", ".", "--dimension", "syntax", cwd=tmp_path / "project", env={REMOTE_ENV: server.url, SECRET_ENV: "s"}
+        )
+    finally:
+        server.close()
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    about_remote = [line for line in done.stderr.splitlines() if "remote cache" in line]
+    assert len(about_remote) == 1 and "does not answer as Redis does" in about_remote[0], done.stderr
 
 
 @pytest.mark.parametrize("option", ["ssl_cert_reqs=none", "ssl_certfile=/home/me/.ssl/me.pem", "password=x"])
