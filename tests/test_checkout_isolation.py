@@ -17,7 +17,14 @@ from typing import Any
 
 import pytest
 
-from memo.credentials import CREDENTIAL_ENVS, tool_environment
+from memo.credentials import (
+    CREDENTIAL_ENVS,
+    PASSWORD_ENV,
+    SECRET_ENV,
+    SIGNING_KEY_ENV,
+    drop_writer_keys,
+    tool_environment,
+)
 from memo.validators import REGISTRY, _process, _tools
 
 SCRIPTS = Path(sys.executable).parent
@@ -234,3 +241,19 @@ def test_a_mypy_plugin_the_config_names_by_path_runs_as_in_bare_mypy_without_mem
     (result,) = report["results"]
     assert result["status"] == "passed", result
     assert json.loads((tmp_path / "markers" / "plugin").read_text()) == ["VALIDATION_CACHE_ENABLED"]
+
+
+def test_tool_environment_leaves_out_exactly_the_credentials_of_the_mapping_it_is_given() -> None:
+    given = {name: "secret" for name in CREDENTIAL_ENVS} | {"PATH": "/bin", "VALIDATION_CACHE_DIR": "/c"}
+
+    assert tool_environment(given) == {"PATH": "/bin", "VALIDATION_CACHE_DIR": "/c"}
+
+
+def test_drop_writer_keys_names_the_keys_it_removed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(SIGNING_KEY_ENV, raising=False)
+    monkeypatch.setenv(SECRET_ENV, "team-secret")
+    monkeypatch.setenv(PASSWORD_ENV, "kept")
+
+    assert drop_writer_keys() == (SECRET_ENV,)
+    assert SECRET_ENV not in os.environ and os.environ[PASSWORD_ENV] == "kept"
+    assert drop_writer_keys() == ()

@@ -6,6 +6,7 @@ fixed reply (garbage, or an HTTP error page).
 
 from __future__ import annotations
 
+import logging
 import socket
 import threading
 from collections.abc import Iterator
@@ -15,7 +16,7 @@ import pytest
 
 from memo.credentials import PASSWORD_ENV, REMOTE_ENV, SECRET_ENV
 from memo.remote import chosen_address, credentials_for
-from memo.replies import describe_failure
+from memo.replies import DETAIL_CHARS, describe_failure
 from tests.helpers import run_memo, write
 
 PASSWORD = "hunter2-team-password"  # nosec B105 - a test value
@@ -216,7 +217,10 @@ def test_a_config_address_with_a_db_is_accepted(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
 
 
-def test_the_address_the_user_gave_wins_and_is_the_only_one_credentials_go_to(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_address_the_user_gave_wins_and_is_the_only_one_credentials_go_to(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="memo")
     monkeypatch.delenv(REMOTE_ENV, raising=False)
     monkeypatch.setenv(PASSWORD_ENV, PASSWORD)
     assert chosen_address(None, None) == (None, False)
@@ -226,7 +230,13 @@ def test_the_address_the_user_gave_wins_and_is_the_only_one_credentials_go_to(mo
     assert chosen_address(None, "redis://config/0") == ("redis://env/0", True)
     assert chosen_address("redis://flag/0", None) == ("redis://flag/0", True)
     assert credentials_for("redis://env/0", True) == PASSWORD
+    assert caplog.records == []
     assert credentials_for("redis://config/0", False) is None
+    (record,) = caplog.records
+    assert record.getMessage() == (
+        f"memo remote cache: redis://config/0 comes from the project's config only, so {PASSWORD_ENV} is not sent "
+        f"to it (name the server in {REMOTE_ENV} or --remote to send it)"
+    )
     monkeypatch.delenv(PASSWORD_ENV)
     assert credentials_for("redis://env/0", True) is None
 
@@ -237,6 +247,14 @@ def test_failures_that_are_not_about_the_reply_keep_their_own_words() -> None:
     )
     assert describe_failure(AttributeError("'bytes' object has no attribute 'get'"), "x") == (
         "the server does not answer as Redis does"
+    )
+    assert describe_failure(TimeoutError(), "") == "TimeoutError: TimeoutError"
+    invalid = type("InvalidResponse", (Exception,), {})
+    fits = "p" * DETAIL_CHARS
+    assert describe_failure(invalid(fits), fits) == f"the server does not answer as Redis does: {fits}"
+    over = fits + "q"
+    assert describe_failure(invalid(over), over) == (
+        f"the server does not answer as Redis does: {over[: DETAIL_CHARS - 3]}..."
     )
     long = "Protocol Error: " + "x" * 200
     described = describe_failure(type("InvalidResponse", (Exception,), {})(long), long)
