@@ -171,7 +171,14 @@ def test_the_launcher_honours_pythonpath_as_the_bare_script_does(tmp_path: Path)
     assert completed.stdout.decode().split() == ["from", "PYTHONPATH", "False"], completed.stderr.decode()
 
 
-@pytest.mark.parametrize("argv", [["/usr/bin/ruff", "check"], [sys.executable, "-c", "CODE", "bandit", "m:f"]])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["/usr/bin/ruff", "check"],
+        [sys.executable, "-c", "CODE", "bandit", "m:f"],
+        [sys.executable, "-c", "CODE", "bandit"],
+    ],
+)
 def test_a_failing_tool_is_named_by_its_own_name(argv: list[str]) -> None:
     assert _process.tool_name(argv) == ("ruff" if "ruff" in argv[0] else "bandit")
 
@@ -257,3 +264,8 @@ def test_drop_writer_keys_names_the_keys_it_removed(monkeypatch: pytest.MonkeyPa
     assert drop_writer_keys() == (SECRET_ENV,)
     assert SECRET_ENV not in os.environ and os.environ[PASSWORD_ENV] == "kept"
     assert drop_writer_keys() == ()
+
+
+def test_only_console_scripts_are_launched() -> None:
+    assert _tools._entry_point("bandit") == "bandit.cli.main:main"
+    assert _tools._entry_point("lint") is None  # a memo.validators entry point, not a script

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 from pathlib import Path
@@ -140,8 +141,9 @@ def test_a_bad_trust_value_is_one_line_and_exit_2(project: Path) -> None:
 
 
 def test_the_api_engine_loads_the_projects_validators_only_when_trusted(
-    project: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+    project: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.WARNING, logger="memo")
     monkeypatch.delenv(TRUST_ENV, raising=False)
     config = {"validators": [SPEC]}
     request.addfinalizer(
@@ -154,10 +156,22 @@ def test_the_api_engine_loads_the_projects_validators_only_when_trusted(
     assert seen_by_project_code(project) is None
 
     monkeypatch.setenv(SECRET_ENV, "team-secret")
+    monkeypatch.delenv(SIGNING_KEY_ENV, raising=False)
+    caplog.clear()
     trusted = Engine(project, config, use_cache=False, trust_project=True)
     assert "probe" in {cls.dimension for cls in trusted.validators}
+    assert trusted.not_loaded == ()
     assert seen_by_project_code(project) == {SECRET_ENV: None, SIGNING_KEY_ENV: None}
     assert SECRET_ENV not in os.environ
+    assert [record.getMessage() for record in caplog.records] == [
+        f"memo: warning: the project's validators run in this process, so {SECRET_ENV} is left out: "
+        "this run writes no shared results (--trust-project=with-keys keeps it)"
+    ]
+
+    monkeypatch.setenv(SECRET_ENV, "team-secret")
+    kept = Engine(project, config, use_cache=False, trust_project="with-keys")
+    assert "probe" in {cls.dimension for cls in kept.validators}
+    assert os.environ[SECRET_ENV] == "team-secret"
 
 
 @pytest.mark.parametrize(

@@ -16,7 +16,7 @@ import pytest
 
 from memo.credentials import PASSWORD_ENV, REMOTE_ENV, SECRET_ENV
 from memo.remote import chosen_address, credentials_for
-from memo.replies import DETAIL_CHARS, describe_failure
+from memo.replies import DETAIL_CHARS, NotRedisReply, describe_failure, pairs_reply, values_reply
 from tests.helpers import run_memo, write
 
 PASSWORD = "hunter2-team-password"  # nosec B105 - a test value
@@ -260,3 +260,29 @@ def test_failures_that_are_not_about_the_reply_keep_their_own_words() -> None:
     described = describe_failure(type("InvalidResponse", (Exception,), {})(long), long)
     assert described.startswith("the server does not answer as Redis does: Protocol Error: ")
     assert len(described) < 140 and described.endswith("...")
+
+
+@pytest.mark.parametrize(
+    "reply", [5, b"OK", [b"a"], [b"a", b"b", b"c"], [b"a", 7], [b"a", "text"], [None, [b"nested"]], None]
+)
+def test_an_mget_reply_of_the_wrong_shape_or_types_is_refused(reply: object) -> None:
+    with pytest.raises(NotRedisReply, match="MGET"):
+        values_reply(reply, 2)
+
+
+def test_an_mget_reply_of_values_and_misses_is_taken_as_it_is() -> None:
+    assert values_reply([b"a", None], 2) == [b"a", None]
+    assert values_reply([], 0) == []
+
+
+@pytest.mark.parametrize(
+    "reply", [[True, b"v"], [True, b"v", None, None, None], [True, 5, None, None], [None, None, True, [b"x"]], 3]
+)
+def test_a_lease_pipeline_reply_of_the_wrong_shape_or_types_is_refused(reply: object) -> None:
+    with pytest.raises(NotRedisReply):
+        pairs_reply(reply, 2)
+
+
+def test_a_lease_pipeline_reply_gives_taken_and_value_per_key() -> None:
+    assert pairs_reply([True, b"v", None, None], 2) == [(True, b"v"), (False, None)]
+    assert pairs_reply([1, None], 1) == [(True, None)]
