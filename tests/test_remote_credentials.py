@@ -286,3 +286,16 @@ def test_a_lease_pipeline_reply_of_the_wrong_shape_or_types_is_refused(reply: ob
 def test_a_lease_pipeline_reply_gives_taken_and_value_per_key() -> None:
     assert pairs_reply([True, b"v", None, None], 2) == [(True, b"v"), (False, None)]
     assert pairs_reply([1, None], 1) == [(True, None)]
+
+
+def test_a_refused_reply_says_what_was_sent_and_what_came_back() -> None:
+    cases = [
+        (lambda: values_reply(5, 2), "MGET of 2 keys answered with int"),
+        (lambda: values_reply([b"a", 7], 2), "MGET answered a int value"),
+        (lambda: pairs_reply(3, 2), "a pipeline of 4 commands answered with int"),
+        (lambda: pairs_reply([True, 5, None, None], 2), "GET answered a int value"),
+    ]
+    for call, message in cases:
+        with pytest.raises(NotRedisReply) as raised:
+            call()
+        assert str(raised.value) == message
