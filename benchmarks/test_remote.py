@@ -22,10 +22,10 @@ from benchmarks._ratios import Ratio, median, timed
 from benchmarks._runs import memo_command
 from benchmarks.conftest import Corpus, Sizes
 from memo import ValidationCache
+from memo.credentials import SIGNING_KEY_ENV
 from memo.engine import Engine
 from memo.lease import LeasePolicy
 from memo.remote import RemoteTier
-from memo.signing import SIGNING_KEY_ENV
 from memo.validators import DEFAULT_DIMENSIONS, resolve
 from tests.remote_support import SIGNING_KEY, RedisServer, signer
 

@@ -34,10 +34,10 @@ import secrets
 import stat
 from pathlib import Path
 
+from memo.credentials import LOCAL_KEY_ENV
+
 log = logging.getLogger("memo")
 
-LOCAL_KEY_ENV = "VALIDATION_CACHE_LOCAL_KEY"
-"""The environment variable holding the local key (any text of ``MIN_KEY_CHARS`` or more)."""
 
 KEY_FILE_NAME = "local.key"
 MIN_KEY_CHARS = 32

@@ -31,18 +31,18 @@ import os
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from memo.batch import Batcher
+from memo.credentials import PASSWORD_ENV, REMOTE_ENV, SIGNING_KEY_ENV, VERIFY_KEYS_ENV
 from memo.lease import Claim, LeasePolicy, claim
-from memo.signing import SIGNING_KEY_ENV, VERIFY_KEYS_ENV, Signer, signer_from_environment
+from memo.replies import describe_failure, pairs_reply, values_reply
+from memo.signing import Signer, signer_from_environment
 
 log = logging.getLogger("memo")
 
-REMOTE_ENV = "VALIDATION_CACHE_REMOTE"
 MODE_ENV = "VALIDATION_CACHE_REMOTE_MODE"
-PASSWORD_ENV = "VALIDATION_CACHE_REMOTE_PASSWORD"  # nosec B105 - the name of an environment variable, not a password
 
 READ_WRITE = "read-write"
 READ_ONLY = "read-only"
@@ -262,7 +262,7 @@ class RemoteTier:
             if self._stalls_in_row >= STALLS_BEFORE_OFF:
                 self._turn_off(f"{STALLS_BEFORE_OFF} requests in a row timed out after {self.op_timeout:g}s")
             return
-        self._turn_off(f"{type(exc).__name__}: {message}")
+        self._turn_off(describe_failure(exc, message))
 
     async def _off_loop(self, call: Callable[[], T]) -> T | None:
         """``call()`` on the pool, waited on for a bounded time; None (counted) if it failed."""
@@ -286,9 +286,7 @@ class RemoteTier:
 
     async def _read_batch(self, names: Sequence[str]) -> Mapping[str, bytes | None]:
         values = (
-            await self._off_loop(lambda: cast("list[bytes | None]", self._client.mget(names)))
-            if self.available
-            else None
+            await self._off_loop(lambda: values_reply(self._client.mget(names), len(names))) if self.available else None
         )
         if values is None:
             return dict.fromkeys(names)
@@ -322,17 +320,17 @@ class RemoteTier:
     async def _lease_batch(
         self, items: Sequence[tuple[str, str, int]]
     ) -> Mapping[tuple[str, str, int], tuple[bool, bytes | None] | None]:
-        def run() -> list[Any]:
+        def run() -> list[tuple[bool, bytes | None]]:
             pipe = self._client.pipeline(transaction=False)
             for key, token, ttl_ms in items:
                 pipe.set(KEY_PREFIX + "l:" + key, token, nx=True, px=ttl_ms)
                 pipe.get(KEY_PREFIX + "e:" + key)
-            return pipe.execute()
+            return pairs_reply(pipe.execute(), len(items))
 
         replies = await self._off_loop(run) if self.writable else None
         if replies is None:
             return dict.fromkeys(items)
-        return {item: (bool(replies[2 * i]), replies[2 * i + 1]) for i, item in enumerate(items)}
+        return dict(zip(items, replies, strict=True))
 
     async def try_lease(self, key: str, token: str, ttl_ms: int) -> tuple[bool, bytes | None] | None:
         """Take the lease on ``key`` if it is free, reading its entry in the same round trip."""
@@ -505,10 +503,11 @@ def remote_from_environment(
     ``configured`` (a config file's address, never with a password). The mode: ``mode``,
     else ``$VALIDATION_CACHE_REMOTE_MODE``, else read-write; read-only without
     ``$VALIDATION_CACHE_SIGNING_KEY``. The password: the URL's, else
-    ``$VALIDATION_CACHE_REMOTE_PASSWORD``. Without a signing or a verify key the tier is off
+    ``$VALIDATION_CACHE_REMOTE_PASSWORD`` if the address came from ``url`` or the
+    environment (``credentials_for``). Without a signing or a verify key the tier is off
     with one warning. ValueError for a bad address, mode or key.
     """
-    address = url or os.environ.get(REMOTE_ENV) or configured
+    address, from_user = chosen_address(url, configured)
     if not address:
         return None
     check_address(address)
@@ -539,5 +538,31 @@ def remote_from_environment(
             redact(address),
             SIGNING_KEY_ENV,
         )
+    return RemoteTier(address, signer, mode=chosen_mode, password=credentials_for(address, from_user), **options)
+
+
+def chosen_address(url: str | None, configured: str | None) -> tuple[str | None, bool]:
+    """The shared cache's address and whether the user chose it (``--remote`` or the environment), not the checkout."""
+    given = url or os.environ.get(REMOTE_ENV)
+    if given:
+        return given, True
+    return configured or None, False
+
+
+def credentials_for(address: str, from_user: bool) -> str | None:
+    """``$VALIDATION_CACHE_REMOTE_PASSWORD`` if it may go to ``address``: only where the user sent memo.
+
+    An address only the checkout's config names gets no password (one warning if one was
+    set): a cloned repository must not pick the server the team's password is sent to.
+    """
     password = os.environ.get(PASSWORD_ENV) or None
-    return RemoteTier(address, signer, mode=chosen_mode, password=password, **options)
+    if password is None or from_user:
+        return password
+    log.warning(
+        "memo remote cache: %s comes from the project's config only, so %s is not sent to it "
+        "(name the server in %s or --remote to send it)",
+        redact(address),
+        PASSWORD_ENV,
+        REMOTE_ENV,
+    )
+    return None

@@ -16,8 +16,8 @@ import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Protocol
 
+from memo.credentials import LOCAL_KEY_ENV
 from memo.errors import StoreError, UnsafeEntryError
-from memo.localauth import LOCAL_KEY_ENV
 from memo.store import Change, Store
 
 log = logging.getLogger("memo")

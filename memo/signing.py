@@ -35,17 +35,13 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from memo.credentials import SECRET_ENV, SIGNING_KEY_ENV, VERIFY_KEYS_ENV
+
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 log = logging.getLogger("memo")
 
-SIGNING_KEY_ENV = "VALIDATION_CACHE_SIGNING_KEY"
-"""A writer's private key: whoever holds it can write entries every reader accepts."""
-VERIFY_KEYS_ENV = "VALIDATION_CACHE_VERIFY_KEYS"
-"""The public keys a reader accepts entries from (several while keys rotate)."""
-SECRET_ENV = "VALIDATION_CACHE_SECRET"  # nosec B105 - the name of an environment variable, not a secret
-"""The retired HMAC secret: no longer read; when set, a warning names the variables above."""
 
 PRIVATE_PREFIX = "memo-ed25519-private:"
 PUBLIC_PREFIX = "memo-ed25519-public:"

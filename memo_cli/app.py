@@ -78,6 +78,17 @@ def _dimension_option(parser: argparse.ArgumentParser, help_text: str) -> None:
     )
 
 
+def _trust_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--trust-project",
+        nargs="?",
+        const="yes",
+        metavar="with-keys",
+        help="load the project's own validators ([tool.memo] validators: code from the checkout); "
+        "=with-keys also keeps the keys that write shared results (default: $VALIDATION_CACHE_TRUST_PROJECT)",
+    )
+
+
 def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of ``memo run`` (and of ``python orchestrator.py``)."""
     from memo.cli.formats import FORMATS
@@ -102,6 +113,7 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
         choices=("read-write", "read-only"),
         help="read-only: use the shared cache, never write it (default: $VALIDATION_CACHE_REMOTE_MODE or read-write)",
     )
+    _trust_option(parser)
     parser.add_argument("--exit-zero", action="store_true", help="exit 0 even when checks fail")
     parser.add_argument("-q", "--quiet", action="store_true", help="print findings only: no summary, no progress")
     parser.add_argument("--statistics", action="store_true", help="print how many findings of each code (text)")
@@ -150,6 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
     _dimension_option(explain, "explain only this dimension (repeatable, or comma-separated)")
     explain.add_argument("--config", metavar="FILE", help="JSON or TOML config, as for memo run")
     explain.add_argument("--cache-dir", metavar="DIR", help="cache directory, as for memo run")
+    _trust_option(explain)
     explain.add_argument("--format", choices=("text", "json"), default="text")
 
     render = commands.add_parser("render", help="write orchestrator.py from its template")

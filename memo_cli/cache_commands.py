@@ -139,11 +139,13 @@ def keygen(args: argparse.Namespace) -> int:
     id (the one entries name) goes to stderr, so stdout can be kept as an env file.
     """
     if args.local:
-        from memo.localauth import LOCAL_KEY_ENV, new_key_text
+        from memo.credentials import LOCAL_KEY_ENV
+        from memo.localauth import new_key_text
 
         print(f"{LOCAL_KEY_ENV}={new_key_text()}")
         return EXIT_PASSED
-    from memo.signing import SIGNING_KEY_ENV, VERIFY_KEYS_ENV, generate
+    from memo.credentials import SIGNING_KEY_ENV, VERIFY_KEYS_ENV
+    from memo.signing import generate
 
     try:
         private, public, kid = generate()

@@ -14,8 +14,9 @@ import pytest
 
 from memo import ValidationCache, ValidationResult, bind_cache, plan_call
 from memo.codec import encode_entry
+from memo.credentials import LOCAL_KEY_ENV
 from memo.errors import StoreError
-from memo.localauth import LOCAL_KEY_ENV, MAGIC, LocalSealer, key_file, local_sealer, new_key_text
+from memo.localauth import MAGIC, LocalSealer, key_file, local_sealer, new_key_text
 from memo.sealedstore import SealedStore
 from memo.store import DELETE, KEEP, DiskStore, MemoryStore
 from tests.helpers import CountingValidator, counting_validator_class, write

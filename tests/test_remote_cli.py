@@ -11,8 +11,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from memo.credentials import SIGNING_KEY_ENV, VERIFY_KEYS_ENV
 from memo.remote import KEY_PREFIX
-from memo.signing import SIGNING_KEY_ENV, VERIFY_KEYS_ENV
 from tests.helpers import write
 from tests.remote_support import SIGNING_KEY, RedisServer, redis_server, shared_redis  # noqa: F401
 

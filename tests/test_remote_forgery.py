@@ -17,8 +17,9 @@ import pytest
 
 from memo import ValidationCache, ValidationResult, bind_cache, plan_call
 from memo.codec import encode_entry
+from memo.credentials import SECRET_ENV, SIGNING_KEY_ENV, VERIFY_KEYS_ENV
 from memo.remote import KEY_PREFIX, remote_from_environment
-from memo.signing import SECRET_ENV, SIGNING_KEY_ENV, VERIFY_KEYS_ENV, generate, signer_from_environment
+from memo.signing import generate, signer_from_environment
 from tests.helpers import counting_validator_class, write
 from tests.remote_support import SIGNING_KEY, VERIFY_KEY, RedisServer, redis_server, shared_redis, signer  # noqa: F401
 

@@ -12,9 +12,9 @@ import threading
 import pytest
 import redis
 
+from memo.credentials import PASSWORD_ENV, REMOTE_ENV, SECRET_ENV, SIGNING_KEY_ENV, VERIFY_KEYS_ENV
 from memo.lease import LeasePolicy
-from memo.remote import KEY_PREFIX, MODE_ENV, PASSWORD_ENV, READ_ONLY, REMOTE_ENV, remote_from_environment
-from memo.signing import SECRET_ENV, SIGNING_KEY_ENV, VERIFY_KEYS_ENV
+from memo.remote import KEY_PREFIX, MODE_ENV, READ_ONLY, remote_from_environment
 from tests.remote_support import (  # noqa: F401
     SIGNING_KEY,
     RedisServer,

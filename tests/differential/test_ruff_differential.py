@@ -57,6 +57,27 @@ def test_a_project_asking_for_fixes_is_never_modified(project: Path) -> None:
     assert snapshot_tree(project) == before
 
 
+@pytest.mark.parametrize(
+    ("name", "config"),
+    [
+        ("ruff.toml", 'fix-only = true\nfix = true\n[lint]\nselect = ["F401", "I"]\n'),
+        ("pyproject.toml", '[tool.ruff]\nfix-only = true\n[tool.ruff.lint]\nselect = ["F401", "I"]\n'),
+    ],
+    ids=["ruff.toml", "pyproject.toml"],
+)
+def test_fix_only_in_the_root_config_never_modifies_a_file(project: Path, name: str, config: str) -> None:
+    # At the root ruff reads fix-only, and `--no-fix` alone does not override it: only
+    # `--no-fix-only` keeps ruff from rewriting a.py (a nested config would not be read).
+    write(project, {name: config, "a.py": "import sys\nimport os\nimport json\n\nprint(os, sys)\n"})
+    before = snapshot_tree(project)
+    memo(project, project.parent / "cache", dimensions=("lint",), no_cache=True)
+    assert snapshot_tree(project) == before
+    agree(project)
+    assert snapshot_tree(project) == before
+    found = memo(project, project.parent / "cache", dimensions=("lint",))
+    assert {finding[3] for finding in found.findings["lint"]} == {"F401", "I001"}
+
+
 def test_exclude_and_extend_exclude_apply_to_the_files_memo_passes(project: Path) -> None:
     write(
         project,
