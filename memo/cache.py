@@ -191,7 +191,9 @@ class ValidationCache:
             self._store = DiskStore(self.directory, size_limit=size_limit, timeout=timeout)
             if index_store is None:
                 index_limit = max(size_limit // 16, 1 << 20)
-                self._index = DiskStore(self.directory / INDEX_DIRECTORY, size_limit=index_limit, timeout=timeout)
+                self._index = DiskStore(
+                    self.directory, subdirectory=INDEX_DIRECTORY, size_limit=index_limit, timeout=timeout
+                )
         else:
             self._store = None
             self.unavailable_reason = "diskcache is not installed"
@@ -500,7 +502,7 @@ class ValidationCache:
         leases = self._leases
         if leases is None and not self._leases_tried:
             self._leases_tried = True
-            store = DiskStore(self.directory / LEASE_DIRECTORY, size_limit=1 << 24, timeout=self._timeout)
+            store = DiskStore(self.directory, subdirectory=LEASE_DIRECTORY, size_limit=1 << 24, timeout=self._timeout)
             leases = self._leases = LocalLeases(
                 store, self._live_entry, policy=self._lease_policy, before_release=self.settle_writes
             )

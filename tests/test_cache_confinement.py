@@ -1,0 +1,148 @@
+"""Nothing outside the cache directory, ever: its subdirectories are reached without following links.
+
+A cache directory restored from elsewhere may hold ``explain -> ~/somewhere`` or
+``leases -> ~/somewhere``; memo must neither write there nor delete anything there, and
+a database it did not make (no memo CACHEDIR.TAG beside it) is left alone, never
+"rebuilt" away. The run still gives the right results.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from pathlib import Path
+
+import pytest
+
+from memo import DiskStore, StoreError, StoreUnavailableError, ValidationCache, bind_cache
+from memo.cache import INDEX_DIRECTORY
+from memo.locallease import LEASE_DIRECTORY
+from tests.helpers import counting_validator_class, write
+
+FOREIGN_DB = b"SQLite format 3\x00" + b"\xff" * 84 + b"someone else's data" * 50
+"""A database file that is not memo's and that sqlite cannot read: memo's 'corrupt' case."""
+
+FOREIGN_VALUE = "ab/cd/" + "0" * 28 + ".val"
+"""A file named as memo's value files are, in the foreign directory."""
+
+
+def _snapshot(directory: Path) -> dict[str, bytes]:
+    return {
+        str(path.relative_to(directory)): path.read_bytes() for path in sorted(directory.rglob("*")) if path.is_file()
+    }
+
+
+def _foreign_directory(path: Path) -> Path:
+    """A directory of the user's holding a database and files that are not memo's."""
+    path.mkdir(mode=0o700)
+    (path / "cache.db").write_bytes(FOREIGN_DB)
+    write(path / FOREIGN_VALUE, "the user's file\n")
+    write(path / "ab" / "cd" / "notes.txt", "the user's notes\n")
+    return path
+
+
+async def _run_twice(cache_dir: Path, root: Path) -> tuple[list[bool], list[bool], int]:
+    """Two runs over ``root`` with ``cache_dir``: (passed per file, cached per file on the second run, body runs)."""
+    files = [write(root / f"m{n}.py", "x = 1  # TODO\n" if n % 2 else "x = 1\n") for n in range(4)]
+    Validator = counting_validator_class()
+    outcomes = []
+    for _ in range(2):
+        with ValidationCache(cache_dir) as cache, bind_cache(cache, root=root):
+            outcomes.append([await Validator(path, {}, root).validate() for path in files])
+    first, second = outcomes
+    assert [r.passed for r in first] == [r.passed for r in second] == [n % 2 == 0 for n in range(4)]
+    return [r.passed for r in second], [r.cached for r in second], Validator.calls
+
+
+@pytest.mark.parametrize("subdirectory", [INDEX_DIRECTORY, LEASE_DIRECTORY])
+async def test_a_symlinked_subdirectory_of_the_cache_is_never_written_through(
+    tmp_path: Path, subdirectory: str
+) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir(mode=0o700)
+    cache_dir = tmp_path / "cache"
+    cache_dir.mkdir(mode=0o700)
+    (cache_dir / subdirectory).symlink_to(outside)
+    _, cached, calls = await _run_twice(cache_dir, tmp_path / "src")
+    assert list(outside.iterdir()) == []  # no CACHEDIR.TAG, no cache.db
+    assert cached == [True] * 4 and calls == 4  # the results' store still serves the second run
+    assert (cache_dir / subdirectory).is_symlink()  # left as it was
+
+
+@pytest.mark.parametrize("subdirectory", [INDEX_DIRECTORY, LEASE_DIRECTORY])
+async def test_a_foreign_database_under_a_symlinked_subdirectory_is_not_deleted(
+    tmp_path: Path, subdirectory: str
+) -> None:
+    outside = _foreign_directory(tmp_path / "outside")
+    before = _snapshot(outside)
+    cache_dir = tmp_path / "cache"
+    cache_dir.mkdir(mode=0o700)
+    (cache_dir / subdirectory).symlink_to(outside)
+    _, cached, _ = await _run_twice(cache_dir, tmp_path / "src")
+    assert _snapshot(outside) == before
+    assert cached == [True] * 4
+
+
+async def test_a_foreign_database_in_the_cache_directory_is_left_alone_and_the_cache_misses_with_one_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    cache_dir = _foreign_directory(tmp_path / "cache")
+    before = _snapshot(cache_dir)
+    with caplog.at_level(logging.WARNING, logger="memo"):
+        _, cached, calls = await _run_twice(cache_dir, tmp_path / "src")
+    assert _snapshot(cache_dir) == before
+    assert cached == [False] * 4 and calls == 8  # a miss every time: correct, never cached
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 2 and all("was not made by memo" in w for w in warnings)  # one per run
+
+
+def test_a_store_refuses_a_database_it_did_not_make_without_touching_it(tmp_path: Path) -> None:
+    cache_dir = _foreign_directory(tmp_path / "cache")
+    before = _snapshot(cache_dir)
+    store = DiskStore(cache_dir)
+    with pytest.raises(StoreUnavailableError, match="was not made by memo"):
+        store.get("k")
+    store.close()
+    assert _snapshot(cache_dir) == before
+
+
+def test_a_rebuild_deletes_only_the_database_and_value_files_memo_wrote(tmp_path: Path) -> None:
+    cache_dir = tmp_path / "cache"
+    store = DiskStore(cache_dir)
+    store.set("big", b"v" * 100_000, None)  # a value file of memo's
+    store.close()
+    write(cache_dir / "ab" / "cd" / "notes.txt", "not memo's\n")
+    (cache_dir / "cache.db").write_bytes(FOREIGN_DB)  # corrupt, in memo's own directory
+    store = DiskStore(cache_dir)
+    with pytest.raises(Exception, match="rebuilt"):
+        store.get("big")
+    assert store.get("big") is None
+    store.close()
+    assert list(cache_dir.rglob("*.val")) == []
+    assert (cache_dir / "ab" / "cd" / "notes.txt").read_text() == "not memo's\n"
+
+
+def test_the_database_is_opened_in_the_directory_held_open_not_the_one_its_path_names_later(tmp_path: Path) -> None:
+    """sqlite opens by path; memo hands it one the kernel resolves to the held directory."""
+    cache_dir = tmp_path / "cache"
+    store = DiskStore(cache_dir, subdirectory=LEASE_DIRECTORY)
+    store.set("k", b"v", None)
+    store._prepare = _swap_after(store._prepare, cache_dir / LEASE_DIRECTORY, tmp_path / "outside")  # type: ignore[method-assign]
+    store.close()
+    with contextlib.suppress(StoreError):  # the swap is noticed after opening: a miss, not an error
+        store.set("k2", b"v2", None)  # reopened: the checked directory was swapped for a link after the check
+    store.close()
+    assert list((tmp_path / "outside").iterdir()) == []
+
+
+def _swap_after(prepare: object, directory: Path, outside: Path) -> object:
+    """``prepare``, then (after the check) ``directory`` moved aside and replaced by a link to ``outside``."""
+
+    def swapped() -> int:
+        root: int = prepare()  # type: ignore[operator]
+        outside.mkdir(mode=0o700, exist_ok=True)
+        directory.rename(directory.with_name("moved"))
+        directory.symlink_to(outside)
+        return root
+
+    return swapped
