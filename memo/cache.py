@@ -403,7 +403,7 @@ class ValidationCache:
     def flush_adopted(self) -> None:
         """Write the local copies of shared hits gathered this loop tick, in one store write.
 
-        Shared hits arrive together (one ``MGET`` per tick), and a commit per copy was
+        Shared hits arrive together (one pipeline per tick), and a commit per copy was
         most of what a run on an empty local cache with a warm shared one cost.
         """
         items, self._adopted = self._adopted, []
