@@ -78,6 +78,20 @@ if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) 
 return 0
 """
 
+_TAKE = """
+local left = redis.call('pttl', KEYS[1])
+if left == -2 or left == -1 or left > tonumber(ARGV[2]) then
+  redis.call('set', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
+end
+return 0
+"""
+"""Take a lease: ``SET NX PX``, and also over a key no lease leaves (no expiry, or one further ahead than ours).
+
+A key planted without an expiry (or with a year's) would otherwise make every machine
+wait ``wait_s`` on each key; sent whole (``EVAL``), so taking stays one round trip.
+"""
+
 T = TypeVar("T")
 
 
@@ -218,6 +232,9 @@ class RemoteTier:
         self._reads: Batcher[str, bytes | None] = Batcher(self._read_batch, max_batch=max_batch)
         self._lease_reads: Batcher[tuple[str, str, int], tuple[bool, bytes | None] | None] = Batcher(
             self._lease_batch, max_batch=max_batch
+        )
+        self._lease_states: Batcher[str, tuple[bytes | None, bool] | None] = Batcher(
+            self._lease_state_batch, max_batch=max_batch
         )
         self._lock = threading.Lock()
         self._pending: list[tuple[str, str, bytes | str, int]] = []
@@ -371,7 +388,7 @@ class RemoteTier:
     ) -> Mapping[tuple[str, str, int], tuple[bool, bytes | None] | None]:
         def take(pipe: Any) -> None:
             for key, token, ttl_ms in items:
-                pipe.set(KEY_PREFIX + "l:" + key, token, nx=True, px=ttl_ms)
+                pipe.eval(_TAKE, 1, KEY_PREFIX + "l:" + key, token, ttl_ms)
 
         def run() -> list[Any]:
             return self._read_values([KEY_PREFIX + "e:" + key for key, _, _ in items], take)
@@ -379,7 +396,7 @@ class RemoteTier:
         replies = await self._off_loop(run) if self.writable else None
         if replies is None:
             return dict.fromkeys(items)
-        taken = [reply is True for reply in replies[: len(items)]]
+        taken = [reply == 1 for reply in replies[: len(items)]]
         return {item: (taken[i], replies[len(items) + i]) for i, item in enumerate(items)}
 
     async def try_lease(self, key: str, token: str, ttl_ms: int) -> tuple[bool, bytes | None] | None:
@@ -396,12 +413,34 @@ class RemoteTier:
         """The verified entry under ``key`` (if any) and whether its lease is held."""
         if not self.available:
             return None
-        raw, holder = await asyncio.gather(
-            self._reads.load(KEY_PREFIX + "e:" + key), self._reads.load(KEY_PREFIX + "l:" + key)
-        )
-        if not self.available:
+        state = await self._lease_states.load(key)
+        if state is None or not self.available:
             return None
-        return self._verified(key, raw), holder is not None
+        raw, held = state
+        return self._verified(key, raw), held
+
+    async def _lease_state_batch(self, keys: Sequence[str]) -> Mapping[str, tuple[bytes | None, bool] | None]:
+        """Each key's entry (bounded read) and whether a lease holds it, in one round trip.
+
+        Held means a lease key that expires within the policy's ``ttl_ms``: one with no
+        expiry or a longer one was not left by a lease (``_TAKE`` takes it over).
+        """
+
+        def ttls(pipe: Any) -> None:
+            for key in keys:
+                pipe.pttl(KEY_PREFIX + "l:" + key)
+
+        def run() -> list[Any]:
+            return self._read_values([KEY_PREFIX + "e:" + key for key in keys], ttls)
+
+        replies = await self._off_loop(run) if self.available else None
+        if replies is None:
+            return dict.fromkeys(keys)
+        longest = self.lease_policy.ttl_ms
+        return {
+            key: (replies[len(keys) + i], type(left) is int and 0 < left <= longest)
+            for i, (key, left) in enumerate(zip(keys, replies, strict=False))
+        }
 
     async def claim(self, key: str) -> Claim:
         """Take the lease on ``key`` or wait, bounded, for the machine holding it (``memo.lease``)."""

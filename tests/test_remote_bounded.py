@@ -15,6 +15,9 @@ import asyncio
 import socket
 import threading
 
+import pytest
+
+from memo.lease import LeasePolicy
 from memo.remote import DEFAULT_MAX_VALUE_BYTES, KEY_PREFIX, PROBE_BYTES
 from memo.signing import Signer
 from tests.remote_support import (  # noqa: F401
@@ -168,3 +171,39 @@ async def test_a_reply_that_drips_costs_one_bounded_wait_and_closing_frees_its_t
     finally:
         tier.close()
         server.close()
+
+
+@pytest.mark.parametrize("plant", ["no-expiry", "a-year", "a-hash"])
+async def test_a_planted_lease_that_no_lease_could_leave_is_taken_without_waiting(
+    redis_server: RedisServer, plant: str
+) -> None:
+    name = KEY_PREFIX + "l:k"
+    with redis_server.client() as client:
+        if plant == "a-hash":
+            client.hset(name, mapping={"a": "b"})
+        else:
+            client.set(name, "planted", px=365 * 86400 * 1000 if plant == "a-year" else None)
+    tier = make_tier(redis_server.url, lease=LeasePolicy(ttl_ms=5_000, wait_s=3600.0))
+    try:
+        assert await tier.lease_state("k") == (None, False)
+        got = await tier.claim("k")
+        assert got.token is not None and not got.waited
+        with redis_server.client() as client:
+            assert client.get(name) == got.token.encode()
+            assert 0 < client.pttl(name) <= 5_000
+    finally:
+        tier.close()
+
+
+async def test_a_lease_taken_by_another_machine_is_still_waited_on(redis_server: RedisServer) -> None:
+    holder = make_tier(redis_server.url, lease=LeasePolicy(ttl_ms=5_000))
+    waiter = make_tier(redis_server.url, lease=LeasePolicy(ttl_ms=5_000, wait_s=0.0))
+    try:
+        held = await holder.claim("k")
+        assert held.token is not None
+        assert await waiter.lease_state("k") == (None, True)
+        got = await waiter.claim("k")
+        assert (got.token, got.waited) == (None, True)
+    finally:
+        holder.close()
+        waiter.close()
