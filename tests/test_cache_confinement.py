@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
+import stat
 from pathlib import Path
 
 import pytest
 
 from memo import DiskStore, StoreError, StoreUnavailableError, ValidationCache, bind_cache
 from memo.cache import INDEX_DIRECTORY
+from memo.cachedir import ValueFiles
+from memo.errors import UnsafeEntryError
 from memo.locallease import LEASE_DIRECTORY
 from tests.helpers import counting_validator_class, write
 
@@ -146,3 +150,50 @@ def _swap_after(prepare: object, directory: Path, outside: Path) -> object:
         return root
 
     return swapped
+
+
+def _value_files(tmp_path: Path) -> tuple[int, ValueFiles]:
+    from memo import cachedir
+
+    root = cachedir.open_directory(str(tmp_path / "cache"), create=True)
+    return root, cachedir.ValueFiles(root)
+
+
+VALUE = "ab/cd/" + "1" * 28 + ".val"
+
+
+def test_value_file_directories_are_made_owner_only(tmp_path: Path) -> None:
+    root, files = _value_files(tmp_path)
+    try:
+        files.write(VALUE, b"v")
+    finally:
+        os.close(root)
+    for directory in (tmp_path / "cache" / "ab", tmp_path / "cache" / "ab" / "cd"):
+        assert stat.S_IMODE(directory.stat().st_mode) == 0o700
+
+
+def test_reading_a_missing_value_file_creates_nothing(tmp_path: Path) -> None:
+    root, files = _value_files(tmp_path)
+    try:
+        with pytest.raises(FileNotFoundError):
+            files.read(VALUE)
+    finally:
+        os.close(root)
+    assert list((tmp_path / "cache").iterdir()) == []
+
+
+def test_a_value_file_of_exactly_the_limit_is_read_and_one_byte_more_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from memo import cachedir
+
+    monkeypatch.setattr(cachedir, "MAX_VALUE_BYTES", 1000)
+    root, files = _value_files(tmp_path)
+    try:
+        files.write(VALUE, b"x" * 1000)
+        assert files.read(VALUE) == b"x" * 1000
+        (tmp_path / "cache" / VALUE).write_bytes(b"x" * 1001)
+        with pytest.raises(UnsafeEntryError, match="1001 bytes"):
+            files.read(VALUE)
+    finally:
+        os.close(root)
