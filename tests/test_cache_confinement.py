@@ -166,8 +166,10 @@ def test_value_file_directories_are_made_owner_only(tmp_path: Path) -> None:
     root, files = _value_files(tmp_path)
     try:
         files.write(VALUE, b"v")
+        assert files.read(VALUE) == b"v"  # a one-byte value is read whole
     finally:
         os.close(root)
+    assert stat.S_IMODE((tmp_path / "cache" / VALUE).stat().st_mode) == 0o600
     for directory in (tmp_path / "cache" / "ab", tmp_path / "cache" / "ab" / "cd"):
         assert stat.S_IMODE(directory.stat().st_mode) == 0o700
 
@@ -197,3 +199,78 @@ def test_a_value_file_of_exactly_the_limit_is_read_and_one_byte_more_is_refused(
             files.read(VALUE)
     finally:
         os.close(root)
+
+
+@pytest.mark.parametrize("name", ["", ".", "..", "a/b"])
+def test_a_subdirectory_is_one_plain_name(tmp_path: Path, name: str) -> None:
+    from memo import cachedir
+
+    root = cachedir.open_directory(str(tmp_path / "cache"), create=True)
+    try:
+        with pytest.raises(ValueError, match="not a name"):
+            cachedir.open_subdirectory(root, name, "where", create=True)
+    finally:
+        os.close(root)
+
+
+def test_a_subdirectory_is_found_relative_to_the_held_directory_and_made_owner_only_whatever_the_umask(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from memo import cachedir
+
+    monkeypatch.chdir(tmp_path)  # a relative lookup would find nothing here
+    root = cachedir.open_directory(str(tmp_path / "deep" / "cache"), create=True)
+    previous = os.umask(0o277)
+    try:
+        os.close(cachedir.open_subdirectory(root, "leases", "where", create=True))
+        os.close(cachedir.open_subdirectory(root, "leases", "where", create=False))
+    finally:
+        os.umask(previous)
+        os.close(root)
+    assert stat.S_IMODE((tmp_path / "deep" / "cache" / "leases").stat().st_mode) == 0o700
+
+
+@pytest.mark.parametrize("kind", ["symlink", "sticky-and-open", "file"])
+def test_a_subdirectory_that_is_a_link_a_file_or_open_to_others_is_refused_by_name(tmp_path: Path, kind: str) -> None:
+    from memo import cachedir
+
+    cache_dir = tmp_path / "cache"
+    cache_dir.mkdir(mode=0o700)
+    if kind == "symlink":
+        (tmp_path / "outside").mkdir()
+        (cache_dir / "leases").symlink_to(tmp_path / "outside")
+    elif kind == "file":
+        (cache_dir / "leases").write_text("")
+    else:
+        (cache_dir / "leases").mkdir()
+        (cache_dir / "leases").chmod(0o1777)
+    root = cachedir.open_directory(str(cache_dir), create=False)
+    try:
+        with pytest.raises(StoreUnavailableError, match="the-leases"):
+            cachedir.open_subdirectory(root, "leases", "the-leases", create=True)
+    finally:
+        os.close(root)
+
+
+def test_a_file_whose_write_fails_is_not_left_half_written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+
+    from memo import cachedir
+
+    root = cachedir.open_directory(str(tmp_path / "cache"), create=True)
+
+    def full(fd: int, data: object) -> int:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    try:
+        monkeypatch.setattr(cachedir.os, "write", full)
+        with pytest.raises(OSError, match="No space"):
+            cachedir.create_file(root, "CACHEDIR.TAG", b"tag")
+        monkeypatch.undo()
+        assert list((tmp_path / "cache").iterdir()) == []
+        assert cachedir.create_file(root, "CACHEDIR.TAG", b"tag")
+        assert not cachedir.create_file(root, "CACHEDIR.TAG", b"other")  # never replaced
+    finally:
+        os.close(root)
+    assert (tmp_path / "cache" / "CACHEDIR.TAG").read_bytes() == b"tag"
+    assert stat.S_IMODE((tmp_path / "cache" / "CACHEDIR.TAG").stat().st_mode) == 0o600
