@@ -94,6 +94,7 @@ def test_a_process_waits_for_the_check_another_process_is_running_and_uses_its_r
     assert [r[3] for r in first["results"]] == [False] * FILES
     assert [r[3] for r in second["results"]] == [True] * FILES
     assert second["leases"]["hits"] == FILES and second["leases"]["taken"] == 0
+    assert second["leases"]["waits"] == FILES  # one wait per key, counted once each
 
 
 def test_two_processes_started_together_run_each_check_once(tmp_path: Path, tree: Path) -> None:
@@ -391,3 +392,21 @@ async def test_planted_far_future_leases_of_another_host_cost_no_wait(tmp_path: 
         assert leases is not None
         assert (leases.counters.waits, leases.counters.taken) == (0, len(files))
     assert Validator.calls == len(files) and not any(r.passed for r in results)
+
+
+async def test_releasing_with_a_token_that_does_not_hold_the_lease_leaves_it(tmp_path: Path) -> None:
+    source = write(tmp_path / "src" / "m.py", "x = 1\n")
+    Validator = counting_validator_class()
+    with ValidationCache(tmp_path / "cache") as cache, bind_cache(cache, root=tmp_path / "src"):
+        key = explain(Validator(source, {}, tmp_path / "src")).key
+        assert key is not None
+        leases = cache.local_leases()
+        assert leases is not None
+        other = encode_lease(this_process().__class__("another-host", "b", 7, "1"), "theirs", time.time() + 60)
+        leases.store.set(key, other, None)
+        leases.release(key, "not-theirs")
+        leases.flush_releases()
+        assert leases.store.get(key) == other
+        leases.release(key, "theirs")
+        leases.flush_releases()
+        assert leases.store.get(key) is None
