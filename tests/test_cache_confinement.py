@@ -274,3 +274,43 @@ def test_a_file_whose_write_fails_is_not_left_half_written(tmp_path: Path, monke
         os.close(root)
     assert (tmp_path / "cache" / "CACHEDIR.TAG").read_bytes() == b"tag"
     assert stat.S_IMODE((tmp_path / "cache" / "CACHEDIR.TAG").stat().st_mode) == 0o600
+
+
+def test_a_relative_path_with_dot_dot_reaches_the_directory_it_names(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from memo import cachedir
+
+    (tmp_path / "work" / "sub").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path / "work")
+    fd = cachedir.open_directory("sub/../../cache", create=True)
+    try:
+        assert os.path.samestat(os.fstat(fd), os.stat(tmp_path / "cache"))
+    finally:
+        os.close(fd)
+    assert stat.S_IMODE((tmp_path / "cache").stat().st_mode) == 0o700
+    assert not (tmp_path / "work" / "cache").exists()
+    (tmp_path / "elsewhere" / "deep").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path / "elsewhere" / "deep")  # ".." is walked from the directory reached, not from here
+    fd = cachedir.open_directory(str(tmp_path / "work" / "sub" / ".." / "sub" / ".." / ".." / "cache"), create=False)
+    try:
+        assert os.path.samestat(os.fstat(fd), os.stat(tmp_path / "cache"))
+    finally:
+        os.close(fd)
+
+
+def test_a_symlink_loop_on_the_way_is_an_error_not_a_hang(tmp_path: Path) -> None:
+    import errno
+
+    from memo import cachedir
+
+    (tmp_path / "a").symlink_to(tmp_path / "b")
+    (tmp_path / "b").symlink_to(tmp_path / "a")
+    with pytest.raises(OSError) as raised:
+        cachedir.open_directory(str(tmp_path / "a" / "cache"), create=True)
+    assert raised.value.errno == errno.ELOOP
+    chain = tmp_path / "l0"
+    (tmp_path / "target").mkdir(mode=0o700)
+    for n in range(cachedir.MAX_HOPS):  # exactly MAX_HOPS links: allowed, as the kernel allows 40
+        (tmp_path / f"l{n}").symlink_to(tmp_path / (f"l{n + 1}" if n + 1 < cachedir.MAX_HOPS else "target"))
+    os.close(cachedir.open_directory(str(chain), create=False))
