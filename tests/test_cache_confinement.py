@@ -314,3 +314,11 @@ def test_a_symlink_loop_on_the_way_is_an_error_not_a_hang(tmp_path: Path) -> Non
     for n in range(cachedir.MAX_HOPS):  # exactly MAX_HOPS links: allowed, as the kernel allows 40
         (tmp_path / f"l{n}").symlink_to(tmp_path / (f"l{n + 1}" if n + 1 < cachedir.MAX_HOPS else "target"))
     os.close(cachedir.open_directory(str(chain), create=False))
+
+
+def test_opening_a_missing_directory_without_create_makes_nothing(tmp_path: Path) -> None:
+    from memo import cachedir
+
+    with pytest.raises(FileNotFoundError):
+        cachedir.open_directory(str(tmp_path / "missing" / "cache"), create=False)
+    assert not (tmp_path / "missing").exists()
