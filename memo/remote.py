@@ -339,6 +339,9 @@ class RemoteTier:
         expected = len(pipe)
         replies = pipeline_reply(pipe.execute(raise_on_error=False), expected)
         first = len(replies) - len(names)
+        for reply in replies[:first]:
+            if isinstance(reply, Exception):  # a refused lease take (an ACL reader): the tier's failure policy decides
+                raise reply
         values: list[bytes | None] = [self._bounded(reply, probe) for reply in replies[first:]]
         longer = [i for i, reply in enumerate(replies[first:]) if type(reply) is bytes and len(reply) > probe]
         if longer:
