@@ -26,6 +26,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from memo.signing import generate
+
 FILES = 32
 PLANTED = 8 * 2**20
 
@@ -72,7 +74,7 @@ def values(work: Path) -> None:
                 break
             except redis.ConnectionError:
                 time.sleep(0.05)
-        env = {**os.environ, "VALIDATION_CACHE_REMOTE": f"unix://{socket}", "VALIDATION_CACHE_SECRET": "bench"}
+        env = {**os.environ, "VALIDATION_CACHE_REMOTE": f"unix://{socket}", "VALIDATION_CACHE_SIGNING_KEY": generate()[0]}
         root = work / "src"
         tree(root)
         run(root, work / "fill", env)

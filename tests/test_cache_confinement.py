@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 
 from memo import DiskStore, StoreError, StoreUnavailableError, ValidationCache, bind_cache
-from memo.cache import INDEX_DIRECTORY
 from memo.cachedir import ValueFiles
 from memo.errors import UnsafeEntryError
+from memo.explainrecords import INDEX_DIRECTORY
 from memo.locallease import LEASE_DIRECTORY
 from tests.helpers import counting_validator_class, write
 

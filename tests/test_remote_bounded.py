@@ -19,13 +19,12 @@ import pytest
 
 from memo.lease import LeasePolicy
 from memo.remote import DEFAULT_MAX_VALUE_BYTES, KEY_PREFIX, PROBE_BYTES
-from memo.signing import Signer
 from tests.remote_support import (  # noqa: F401
-    SECRET,
     RedisServer,
     make_tier,
     redis_server,
     shared_redis,
+    signer,
 )
 
 PLANTED = 8 * 2**20
@@ -45,7 +44,7 @@ async def test_oversized_values_are_refused_having_transferred_at_most_the_probe
     with redis_server.client() as client:
         for i in range(count):
             # Validly sealed: only the size, not the signature, can refuse them.
-            client.set(KEY_PREFIX + f"e:k{i}", Signer(SECRET).seal(f"k{i}", b"x" * PLANTED))
+            client.set(KEY_PREFIX + f"e:k{i}", signer().seal(f"k{i}", b"x" * PLANTED))
     tier = make_tier(redis_server.url)
     try:
         before = sent_bytes(redis_server)
@@ -85,11 +84,11 @@ async def test_a_value_longer_than_the_probe_and_within_the_cap_is_read_whole(re
 
 
 async def test_a_value_just_over_the_cap_is_refused_and_one_at_the_cap_is_served(redis_server: RedisServer) -> None:
-    signer = Signer(SECRET)
-    head = len(signer.seal("k", b""))
+    sealer = signer()
+    head = len(sealer.seal("k", b""))
     with redis_server.client() as client:
-        client.set(KEY_PREFIX + "e:at", signer.seal("at", b"a" * (DEFAULT_MAX_VALUE_BYTES - head)))
-        client.set(KEY_PREFIX + "e:over", signer.seal("over", b"o" * (DEFAULT_MAX_VALUE_BYTES - head + 1)))
+        client.set(KEY_PREFIX + "e:at", sealer.seal("at", b"a" * (DEFAULT_MAX_VALUE_BYTES - head)))
+        client.set(KEY_PREFIX + "e:over", sealer.seal("over", b"o" * (DEFAULT_MAX_VALUE_BYTES - head + 1)))
     tier = make_tier(redis_server.url)
     try:
         at, over = await asyncio.gather(tier.get("at"), tier.get("over"))
