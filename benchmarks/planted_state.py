@@ -74,7 +74,8 @@ def values(work: Path) -> None:
                 break
             except redis.ConnectionError:
                 time.sleep(0.05)
-        env = {**os.environ, "VALIDATION_CACHE_REMOTE": f"unix://{socket}", "VALIDATION_CACHE_SIGNING_KEY": generate()[0]}
+        writer_key = generate()[0]
+        env = {**os.environ, "VALIDATION_CACHE_REMOTE": f"unix://{socket}", "VALIDATION_CACHE_SIGNING_KEY": writer_key}
         root = work / "src"
         tree(root)
         run(root, work / "fill", env)
