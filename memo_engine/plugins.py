@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from memo import validators
-from memo.engine.config import validator_specs
+from memo.engine.config import checker_tables, validator_specs
 from memo.engine.errors import EngineError
+from memo.engine.trust import require_project_code
 from memo.validators import Validator
 from memo.validators import _context as validator_context
 
@@ -77,7 +78,10 @@ def load_class(spec: str, root: Path) -> type[Validator]:
 def registry(config: Mapping[str, Any], root: Path) -> dict[str, type[Validator]]:
     """Every validator this project can run, by dimension: installed ones, then the project's own."""
     found = dict(installed())
-    for spec in validator_specs(config):
+    specs = validator_specs(config)
+    if specs:
+        require_project_code("'validators'")
+    for spec in specs:
         cls = load_class(spec, root)
         if cls.dimension in found and found[cls.dimension] is not cls:
             raise EngineError(
@@ -85,7 +89,43 @@ def registry(config: Mapping[str, Any], root: Path) -> dict[str, type[Validator]
                 f"{found[cls.dimension].__module__}.{found[cls.dimension].__qualname__}"
             )
         found[cls.dimension] = cls
+    for name, checker in declared_checkers(config, root).items():
+        if name in found:
+            taken = found[name]
+            raise EngineError(
+                f"config [checkers.{name}]: dimension {name!r} is already taken by {taken.__module__}.{taken.__qualname__}"
+            )
+        found[name] = checker
     return found
+
+
+_declared: dict[tuple[str, str, str], type[Validator]] = {}
+"""Classes made from declarations, by (root, name, canonical table): one class per declaration per process."""
+
+
+def declared_checkers(config: Mapping[str, Any], root: Path) -> dict[str, type[Validator]]:
+    """A class per ``[tool.memo.checkers.NAME]`` table; ``EngineError`` (one line) for a bad declaration."""
+    tables = checker_tables(config)
+    if not tables:
+        return {}
+    require_project_code("[checkers]")
+    from memo import canonical_config
+    from memo.validators.checker import Checker, DeclarationError
+
+    made: dict[str, type[Validator]] = {}
+    for name, table in tables.items():
+        try:
+            key = (str(root), name, canonical_config(table).decode() if isinstance(table, Mapping) else repr(table))
+        except (TypeError, ValueError) as exc:
+            raise EngineError(f"config [checkers.{name}]: {exc}") from None
+        cls = _declared.get(key)
+        if cls is None:
+            try:
+                cls = _declared[key] = Checker.declare(name, table, root)
+            except DeclarationError as exc:
+                raise EngineError(str(exc)) from None
+        made[name] = cls
+    return made
 
 
 def resolve(names: Iterable[str], known: Mapping[str, type[Validator]]) -> list[type[Validator]]:
@@ -97,5 +137,6 @@ def resolve(names: Iterable[str], known: Mapping[str, type[Validator]]) -> list[
 
 
 def default_validators(known: Mapping[str, type[Validator]]) -> list[type[Validator]]:
-    """The validators run when none are named: every per-file one (project-wide ones are slow)."""
-    return [cls for cls in known.values() if cls.per_file]
+    """The validators run when none are named: every per-file one (project-wide ones are slow),
+    less declared checkers declared with ``default = false``."""
+    return [cls for cls in known.values() if cls.per_file and getattr(cls, "runs_by_default", True)]

@@ -19,7 +19,7 @@ import os
 import signal
 import sys
 import weakref
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from memo.validators import _parallelism
@@ -107,11 +107,17 @@ def _die_with_parent() -> Callable[[], None] | None:
     return request
 
 
-async def _spawn(argv: Sequence[str], cwd: str | None) -> asyncio.subprocess.Process:
-    """Start ``argv`` in a new session with piped output (the seam tests wrap to see processes)."""
+async def _spawn(
+    argv: Sequence[str], cwd: str | None, env: Mapping[str, str] | None = None
+) -> asyncio.subprocess.Process:
+    """Start ``argv`` in a new session with piped output (the seam tests wrap to see processes).
+
+    ``env``: variables set on top of memo's own environment (None: inherited as is).
+    """
     return await asyncio.create_subprocess_exec(
         *argv,
         cwd=cwd,
+        env=None if env is None else {**os.environ, **env},
         stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
@@ -137,6 +143,7 @@ async def run(
     timeout: float,
     cwd: str | os.PathLike[str] | None = None,
     limited: bool = True,
+    env: Mapping[str, str] | None = None,
 ) -> Completed:
     """Run ``argv`` to completion and return its output; raise ``ToolError`` if it cannot.
 
@@ -145,7 +152,8 @@ async def run(
     name = os.path.basename(argv[0]) if len(argv) < 3 or argv[1] != "-m" else argv[2]
     async with _slot(limited):
         try:
-            process = await _spawn(argv, None if cwd is None else os.fspath(cwd))
+            spawned = (argv, None if cwd is None else os.fspath(cwd))
+            process = await (_spawn(*spawned) if env is None else _spawn(*spawned, env))
         except OSError as exc:
             raise ToolError(f"could not start {name}: {exc}") from exc
         _groups.add(process.pid)
