@@ -33,7 +33,7 @@ from __future__ import annotations
 import ast
 import hashlib
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from memo.hashing import HashMemo
@@ -106,7 +106,7 @@ def requested_names(source: bytes, name: str, is_package: bool) -> tuple[str, ..
         for end in range(1, len(parts) + 1):
             wanted.setdefault(".".join(parts[:end]), None)
 
-    for node in ast.walk(tree):
+    for node in _statements(tree.body):
         if isinstance(node, ast.Import):
             for alias in node.names:
                 ask(alias.name)
@@ -128,6 +128,22 @@ def requested_names(source: bytes, name: str, is_package: bool) -> tuple[str, ..
     return tuple(wanted)
 
 
+_BODIES = ("body", "orelse", "finalbody", "handlers", "cases")
+
+
+def _statements(body: list[ast.stmt]) -> Iterator[ast.AST]:
+    """Every statement, nested ones included, in source order: imports are statements, so
+    expressions (most of a tree) are never visited."""
+    pending: list[ast.AST] = list(reversed(body))
+    while pending:
+        node = pending.pop()
+        yield node
+        for field in _BODIES:
+            children = getattr(node, field, None)
+            if children:
+                pending.extend(reversed(children))
+
+
 class ImportGraph:
     """The import closure of Python files over a fixed list of import roots (one graph per run).
 
@@ -141,6 +157,10 @@ class ImportGraph:
         self._hashes = hashes if hashes is not None else HashMemo()
         self._resolved: dict[str, Resolved] = {}
         self._bases: dict[str, str] = {}
+        self._shown_paths: dict[str, str] = {}
+        self._where: dict[str, str] = {}
+        self._edges: dict[tuple[str, str, str, bool], tuple[tuple[str, ...], tuple[tuple[str, str, bool], ...]]] = {}
+        self._digests: dict[tuple[object, ...], str] = {}
 
     def resolve(self, name: str) -> Resolved:
         """What ``name`` imports from these roots, as Python's path finder would find it."""
@@ -193,12 +213,18 @@ class ImportGraph:
             except (OSError, ValueError):
                 seen[current] = ("unreadable", ())
                 continue
-            asked = _requests(current, digest, name, is_package)
-            seen[current] = (digest, asked)
-            for wanted in asked:
-                resolved = self.resolve(wanted)
-                if resolved.file is not None and resolved.file not in seen:
-                    pending.append((resolved.file, wanted, bool(resolved.directories)))
+            edge_key = (current, digest, name, is_package)
+            edges = self._edges.get(edge_key)
+            if edges is None:
+                asked = _requests(current, digest, name, is_package)
+                found = []
+                for wanted in asked:
+                    resolved = self.resolve(wanted)
+                    if resolved.file is not None:
+                        found.append((resolved.file, wanted, bool(resolved.directories)))
+                edges = self._edges[edge_key] = (asked, tuple(found))
+            seen[current] = (digest, edges[0])
+            pending.extend(item for item in edges[1] if item[0] not in seen)
         return seen
 
     def digest(self, path: str) -> str:
@@ -209,8 +235,12 @@ class ImportGraph:
         """
         path = os.path.abspath(path)
         modules = self.closure(path)
-        hasher = hashlib.blake2b(digest_size=16)
         name, is_package = self.own_name(path)
+        memo_key = (path, name, is_package, *sorted((module, digest) for module, (digest, _) in modules.items()))
+        known = self._digests.get(memo_key)
+        if known is not None:
+            return known
+        hasher = hashlib.blake2b(digest_size=16)
         hasher.update(f"module {name} {is_package}\0".encode())
         asked: dict[str, None] = {}
         for module, (digest, names) in sorted(modules.items()):
@@ -218,14 +248,23 @@ class ImportGraph:
                 hasher.update(f"file {self._shown(module)} {digest}\0".encode())
             asked.update(dict.fromkeys(names))
         for wanted in sorted(asked):
-            resolved = self.resolve(wanted)
-            where = self._shown(resolved.file) if resolved.file else ",".join(map(self._shown, resolved.directories))
-            hasher.update(f"name {wanted} {where or '-'}\0".encode())
-        return hasher.hexdigest()
+            where = self._where.get(wanted)
+            if where is None:
+                resolved = self.resolve(wanted)
+                shown = [self._shown(resolved.file)] if resolved.file else [*map(self._shown, resolved.directories)]
+                where = self._where[wanted] = ",".join(shown) or "-"
+            hasher.update(f"name {wanted} {where}\0".encode())
+        value = self._digests[memo_key] = hasher.hexdigest()
+        return value
 
     def _shown(self, path: str | None) -> str:
         """A path as it goes into the digest: relative to the project root."""
-        return "-" if path is None else os.path.relpath(path, self.root)
+        if path is None:
+            return "-"
+        shown = self._shown_paths.get(path)
+        if shown is None:
+            shown = self._shown_paths[path] = os.path.relpath(path, self.root)
+        return shown
 
 
 def _requests(path: str, digest: str, name: str, is_package: bool) -> tuple[str, ...]:

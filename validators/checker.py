@@ -56,6 +56,7 @@ from memo.validators._checker_spec import (
     parse,
 )
 from memo.validators._outcome import Outcome
+from memo.validators._script_identity import script_identity
 from memo.validators._tools import Tool
 
 if TYPE_CHECKING:
@@ -63,10 +64,12 @@ if TYPE_CHECKING:
 
 
 @functools.cache
-def _locate(executable: str) -> str | None:
-    """The program, from this interpreter's scripts directory first (its venv), then PATH."""
-    if os.sep in executable:
-        return os.path.abspath(executable) if os.access(executable, os.X_OK) else None
+def _locate(executable: str, root: str) -> str | None:
+    """The program: a path (relative to the project root, where it runs), else a name looked up
+    in this interpreter's scripts directory first (its venv), then PATH."""
+    if os.sep in executable or (os.altsep and os.altsep in executable):
+        path = os.path.join(root, os.path.expanduser(executable))
+        return path if os.path.isfile(path) and os.access(path, os.X_OK) else None
     scripts = sysconfig.get_path("scripts")
     return shutil.which(executable, path=os.pathsep.join(filter(None, [scripts, os.environ.get("PATH")])))
 
@@ -160,8 +163,11 @@ class Checker(BatchedValidator):
 
     def find(self) -> Tool | None:
         spec = self._spec()
-        found = _locate(spec.executable)
-        return None if found is None else Tool(spec.name, (found,), _version(found, spec.version_command))
+        found = _locate(spec.executable, self.project_dir())
+        if found is None:
+            return None
+        version = script_identity(found) if not spec.version else None
+        return Tool(spec.name, (found,), version or _version(found, spec.version_command))
 
     def cache_identity(self) -> str:
         """The executable found and its whole version output: an upgrade is a miss."""
