@@ -92,9 +92,8 @@ def registry(config: Mapping[str, Any], root: Path) -> dict[str, type[Validator]
     for name, checker in declared_checkers(config, root).items():
         if name in found:
             taken = found[name]
-            raise EngineError(
-                f"config [checkers.{name}]: dimension {name!r} is already taken by {taken.__module__}.{taken.__qualname__}"
-            )
+            owner = f"{taken.__module__}.{taken.__qualname__}"
+            raise EngineError(f"config [checkers.{name}]: dimension {name!r} is already taken by {owner}")
         found[name] = checker
     return found
 

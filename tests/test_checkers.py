@@ -6,8 +6,9 @@ import asyncio
 import json
 import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -137,7 +138,8 @@ def test_output_memo_cannot_read_is_an_error_result_never_stored(
 def test_a_checker_whose_program_is_missing_is_skipped_and_fails_the_run(project: Path) -> None:
     write(
         project / "pyproject.toml",
-        '[tool.memo.checkers.fixme]\ncommand = "no-such-checker-anywhere {files}"\nfiles = ["*.txt"]\nformat = "sarif"\n',
+        '[tool.memo.checkers.fixme]\ncommand = "no-such-checker-anywhere {files}"\n'
+        'files = ["*.txt"]\nformat = "sarif"\n',
     )
     status, report = json_report(project, "--dimension", "fixme")
     assert status == 1
@@ -194,7 +196,7 @@ def test_a_subclass_declares_a_checker_in_python(project: Path, tool: Path) -> N
     class Fixme(Checker):
         dimension = "fixme"
         project_root = str(project)
-        declaration = {
+        declaration: ClassVar[Mapping[str, Any] | None] = {
             "command": [sys.executable, str(tool), "normal", "{files}"],
             "files": ["*.txt"],
             "format": "regex",
@@ -209,7 +211,7 @@ def test_a_subclass_declares_a_checker_in_python(project: Path, tool: Path) -> N
 
         class Broken(Checker):
             dimension = "broken"
-            declaration = {"files": ["*.py"], "format": "sarif"}
+            declaration: ClassVar[Mapping[str, Any] | None] = {"files": ["*.py"], "format": "sarif"}
 
 
 def test_memo_explain_names_a_checker_dimension(project: Path) -> None:

@@ -225,7 +225,7 @@ def _closest(key: str, candidates: tuple[str, ...]) -> str:
 
 
 def parse(name: str, table: Any) -> CheckerSpec:
-    """The declaration ``[tool.memo.checkers.NAME]`` as a ``CheckerSpec``; ``DeclarationError`` for the first mistake."""
+    """``[tool.memo.checkers.NAME]`` as a ``CheckerSpec``; ``DeclarationError`` for the first mistake."""
     if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z][A-Za-z0-9_-]*", name):
         raise DeclarationError(f"config [checkers]: {name!r} is not a usable checker name (letters, digits, - and _)")
     if not isinstance(table, Mapping):

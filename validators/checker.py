@@ -190,7 +190,7 @@ class Checker(BatchedValidator):
     def witness_digest(self) -> str:
         """The declared witnesses' bytes (or absence), read now."""
         hasher = hashlib.blake2b(digest_size=16)
-        for name, path in zip(self._spec().witnesses, self._witness_paths()):
+        for name, path in zip(self._spec().witnesses, self._witness_paths(), strict=True):
             data = _read(path)
             hasher.update(f"{name}\0{'absent' if data is None else len(data)}\0".encode())
             hasher.update(data or b"")
@@ -327,7 +327,7 @@ def _listed(root: str) -> list[str]:
     if completed is not None and completed.returncode == 0:
         names = [os.fsdecode(name) for name in completed.stdout.split(b"\0") if name]
         return sorted(os.path.join(root, name) for name in names if os.path.isfile(os.path.join(root, name)))
-    found = []
+    found: list[str] = []
     for directory, subdirectories, files in os.walk(root):
         subdirectories[:] = [
             name

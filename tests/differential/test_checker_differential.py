@@ -251,21 +251,31 @@ STEPS = [
         frozenset({"examples/demo/demo_app/__init__.py", "examples/demo/tests/test_demo.py"}),
     ),
     Step("commit", lambda root: commit(root, "second")),
-    Step("add a module that imports core", _write("pkg/extra.py", '"""Extra."""\nfrom pkg.core import compute\n\nX = compute(1)\n')),
+    Step(
+        "add a module that imports core",
+        _write("pkg/extra.py", '"""Extra."""\nfrom pkg.core import compute\n\nX = compute(1)\n'),
+    ),
     Step(
         "helpers imports the new module",
         lambda root: edit(root / "pkg/helpers.py", "from pkg import core\n", "from pkg import core, extra\n"),
         frozenset({"pkg/helpers.py", "pkg/service.py", "tests/test_service.py"}),
     ),
-    Step("rename the new module", lambda root: (git(root, "add", "-A"), git(root, "mv", "pkg/extra.py", "pkg/extras.py"))),
+    Step(
+        "rename the new module", lambda root: (git(root, "add", "-A"), git(root, "mv", "pkg/extra.py", "pkg/extras.py"))
+    ),
     Step("delete a module others import", _remove("pkg/cycle_b.py")),
     Step("bring it back", _write("pkg/cycle_b.py", CYCLE_B)),
-    Step("add a .pylintrc (a witness)", _write(".pylintrc", "[MESSAGES CONTROL]\ndisable=missing-function-docstring,no-member\n")),
+    Step(
+        "add a .pylintrc (a witness)",
+        _write(".pylintrc", "[MESSAGES CONTROL]\ndisable=missing-function-docstring,no-member\n"),
+    ),
     Step("edit the .pylintrc", lambda root: edit(root / ".pylintrc", ",no-member", "")),
     Step("remove the .pylintrc", _remove(".pylintrc")),
     Step("a YAML edit", lambda root: edit(root / "config/app.yaml", "items: [1, 2]", "items: [1,2]  ")),
     Step("a YAML syntax error", _write("config/broken.yaml", "---\nkey: [1, 2\n")),
-    Step("add a .yamllint (a witness)", _write(".yamllint", "---\nextends: default\nrules:\n  document-start: disable\n")),
+    Step(
+        "add a .yamllint (a witness)", _write(".yamllint", "---\nextends: default\nrules:\n  document-start: disable\n")
+    ),
     Step("remove the .yamllint", _remove(".yamllint")),
     Step("a Python syntax error", _write("pkg/broken.py", "def broken(:\n    pass\n")),
     Step("fix it", _write("pkg/broken.py", '"""Fixed."""\n')),
@@ -280,7 +290,10 @@ STEPS = [
         lambda root: edit(root / "pkg/core.py", "return value * 2", "return value * 3"),
         IMPORTERS_OF_CORE | {"pkg/extras.py"},  # added (and renamed) since, importing core
     ),
-    Step("edit pyproject (a pylint witness)", lambda root: edit(root / "pyproject.toml", 'version = "0"', 'version = "1"')),
+    Step(
+        "edit pyproject (a pylint witness)",
+        lambda root: edit(root / "pyproject.toml", 'version = "0"', 'version = "1"'),
+    ),
     Step("last commit", lambda root: commit(root, "fourth")),
 ]
 
@@ -310,7 +323,7 @@ def run_both(root: Path, cache: Path, *, no_cache: bool = False) -> tuple[tuple[
 
 @pytest.mark.timeout(1800)
 def test_worked_checkers_equal_the_bare_tools_through_a_history(tmp_path: Path) -> None:
-    """30 steps; at each, memo cached == memo --no-cache == the bare tools, and an edit re-checks exactly its importers."""
+    """30 steps; at each, cached == --no-cache == the bare tools; an edit re-checks exactly its importers."""
     assert len(STEPS) == 30
     root, cache = tmp_path / "project", tmp_path / "cache"
     root.mkdir()
