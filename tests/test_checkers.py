@@ -218,3 +218,32 @@ def test_memo_explain_names_a_checker_dimension(project: Path) -> None:
     run_memo("run", ".", cwd=project)
     completed = run_memo("explain", "notes.txt", "--dimension", "fixme", cwd=project)
     assert completed.stdout.strip() == "notes.txt: fixme: hit: an entry for this key is stored"
+
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "checkers"
+
+
+def _readme_section() -> str:
+    text = README.read_text(encoding="utf-8")
+    return text[text.index("## Any checker, declared") :].split("\n## ", 1)[0]
+
+
+def test_the_readme_shows_the_pylint_example_as_it_is() -> None:
+    example = (EXAMPLES / "pylint.toml").read_text(encoding="utf-8")
+    table = example[example.index("[tool.memo.checkers.pylint]") :]
+    assert f"```toml\n{table}```" in _readme_section()
+
+
+def test_the_readmes_python_checker_is_a_working_subclass(tmp_path: Path) -> None:
+    code = _readme_section().split("```python\n", 1)[1].split("```", 1)[0]
+    namespace: dict[str, Any] = {}
+    exec(compile(code, "README.md", "exec"), namespace)  # noqa: S102 - the README's own example
+    codespell = namespace["Codespell"]
+    assert issubclass(codespell, Checker) and codespell.spec.format == "regex"
+    if codespell(None).find() is None:
+        pytest.skip("codespell is not installed")
+    write(tmp_path / "notes.md", "teh cat\n")
+    codespell.project_root = str(tmp_path)
+    report = asyncio.run(Engine(tmp_path, {}, [codespell], use_cache=False).run())
+    assert [(f.line, f.code) for r in report.results for f in r.findings] == [(1, "teh")]
