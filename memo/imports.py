@@ -111,20 +111,24 @@ def requested_names(source: bytes, name: str, is_package: bool) -> tuple[str, ..
             for alias in node.names:
                 ask(alias.name)
         elif isinstance(node, ast.ImportFrom):
+            module = node.module.split(".") if node.module else []
             if node.level:
                 anchor = package.split(".") if package else []
-                if node.level - 1 > len(anchor) or (not anchor and node.level):
-                    continue  # beyond the top-level package: Python refuses it
-                anchor = anchor[: len(anchor) - (node.level - 1)]
-                target = ".".join([*anchor, *(node.module.split(".") if node.module else [])])
+                if node.level - 1 >= len(anchor):
+                    # Beyond the top-level package: Python refuses it, but astroid resolves
+                    # ``from . import x`` beside a module outside any package. Asking for the
+                    # names as absolute ones covers that (asking for more is never stale).
+                    anchor = []
+                else:
+                    anchor = anchor[: len(anchor) - (node.level - 1)]
+                target = ".".join([*anchor, *module])
             else:
-                target = node.module or ""
-            if not target:
-                continue
-            ask(target)
+                target = ".".join(module)
+            if target:
+                ask(target)
             for alias in node.names:
                 if alias.name != "*":
-                    ask(f"{target}.{alias.name}")
+                    ask(f"{target}.{alias.name}" if target else alias.name)
     return tuple(wanted)
 
 

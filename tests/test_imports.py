@@ -87,6 +87,20 @@ def test_requested_names_resolve_relative_and_from_imports() -> None:
     )
 
 
+def test_a_relative_import_outside_any_package_asks_for_the_sibling(tmp_path: Path) -> None:
+    """pylint (astroid) resolves ``from . import helpers`` in a test directory without ``__init__.py``
+    to the sibling module: editing it must invalidate the test."""
+    assert requested_names(b"from . import helpers\nfrom .util import x\n", "test_a", False) == (
+        "helpers",
+        "util",
+        "util.x",
+    )
+    root = write_project(tmp_path, {"tests/test_a.py": "from . import helpers\n", "tests/helpers.py": "A = 1\n"})
+    before = _digest(root, "tests/test_a.py")
+    _edit(root / "tests/helpers.py", "B = 2\n")
+    assert _digest(root, "tests/test_a.py") != before
+
+
 def test_digests_do_not_depend_on_where_the_checkout_is(tmp_path: Path) -> None:
     one, two = _tree(tmp_path / "one"), _tree(tmp_path / "two")
     assert _digest(one, "tests/test_a.py") == _digest(two, "tests/test_a.py")
