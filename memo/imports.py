@@ -114,13 +114,11 @@ def requested_names(source: bytes, name: str, is_package: bool) -> tuple[str, ..
             module = node.module.split(".") if node.module else []
             if node.level:
                 anchor = package.split(".") if package else []
-                if node.level - 1 >= len(anchor):
-                    # Beyond the top-level package: Python refuses it, but astroid resolves
-                    # ``from . import x`` beside a module outside any package. Asking for the
-                    # names as absolute ones covers that (asking for more is never stale).
-                    anchor = []
-                else:
-                    anchor = anchor[: len(anchor) - (node.level - 1)]
+                # Beyond the top-level package Python refuses the import, but astroid resolves
+                # ``from . import x`` beside a module outside any package: the names are then
+                # asked for as absolute ones (asking for more is never stale).
+                beyond = node.level - 1 >= len(anchor)
+                anchor = [] if beyond else anchor[: len(anchor) - (node.level - 1)]
                 target = ".".join([*anchor, *module])
             else:
                 target = ".".join(module)
