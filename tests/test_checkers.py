@@ -26,6 +26,9 @@ if mode == "garbage":
 if mode == "stranger":
     print("elsewhere.py:1:1: X001 not a file it was given")
     sys.exit(1)
+if mode == "mutate":
+    with open("fixme.cfg", "a", encoding="utf-8") as handle:
+        handle.write("edited while the checker ran\\n")
 if mode == "crash":
     print("usage error", file=sys.stderr)
     sys.exit(3)
@@ -133,6 +136,17 @@ def test_output_memo_cannot_read_is_an_error_result_never_stored(
         results = by_file(report)
         assert all(result["status"] == "error" and expected in result["error"] for result in results.values())
         assert report["summary"]["cache_hits"] == 0
+
+
+def test_a_witness_edited_while_the_checker_runs_is_an_error_never_stored(project: Path, tool: Path) -> None:
+    write(project / "pyproject.toml", declaration(tool, "mutate", witnesses='["fixme.cfg"]'))
+    status, report = json_report(project, "--dimension", "fixme")
+    assert status == 1
+    results = by_file(report)
+    assert {result["status"] for result in results.values()} == {"error"}
+    assert all("changed while it ran; run again" in result["error"] for result in results.values())
+    _, again = json_report(project, "--dimension", "fixme")
+    assert again["summary"]["cache_hits"] == 0
 
 
 def test_a_checker_whose_program_is_missing_is_skipped_and_fails_the_run(project: Path) -> None:
