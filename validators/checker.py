@@ -13,7 +13,8 @@ What a result depends on, and so what its key holds:
 
 - the file's bytes and path (every key has them);
 - the declaration itself (``cache_config()``): editing any key is a miss;
-- the tool's identity: the executable found and the whole output of its version command
+- the tool's identity: its name and the whole output of its version command, or for a
+  console script of memo's own environment the versions its metadata names
   (``cache_identity()``), asked once per process;
 - the witnesses (``cache_context()``): the bytes of each declared config file, or its
   absence (creating one is a miss);
@@ -170,9 +171,13 @@ class Checker(BatchedValidator):
         return Tool(spec.name, (found,), version or _version(found, spec.version_command))
 
     def cache_identity(self) -> str:
-        """The executable found and its whole version output: an upgrade is a miss."""
+        """The program's name and its whole version output: an upgrade is a miss.
+
+        Not where it is installed, so machines with the same versions share entries.
+        """
         found = _context.observed(("memo.checker.tool", self.dimension), self.find)
-        return f"{self.tool} not installed" if found is None else f"{found.argv[0]}: {found.version}"
+        name = os.path.basename(self.tool)
+        return f"{name} not installed" if found is None else f"{name}: {found.version}"
 
     def cache_config(self) -> Mapping[str, Any]:
         """The declaration: any edit to it is a miss."""
