@@ -9,12 +9,14 @@ What it guarantees:
   each batch at most ``op_timeout``, and a few stalls in a row turn the tier off too.
 - It is cheap on the hit path. Lookups that arrive in one event-loop tick go out as one
   ``MGET`` (``memo.batch.Batcher``); writes queue up and go out as one pipeline.
-- It cannot be used against the machine. Values are sealed with HMAC-SHA256 over key and
-  value (``memo.signing``); anything that does not verify is a miss, counted, and never
-  decoded. Values are memo's JSON entries, never pickles, capped in size, and stored
-  with a TTL under a versioned key prefix. Without a secret the tier does not start.
+- It cannot be used against the machine. Values are signed with Ed25519 over key and
+  value (``memo.signing``); anything no accepted key signed is a miss, counted, and
+  never decoded. Values are memo's JSON entries, never pickles, capped in size, and
+  stored with a TTL under a versioned key prefix. Without a key the tier does not start.
 - Untrusted jobs can read and never write: ``mode="read-only"`` sends no write, no
-  lease, no delete.
+  lease, no delete, and a tier without the private key (public keys only) is read-only
+  whatever the mode, since nothing it signed would be accepted. A server that refuses a
+  write (a Redis ACL user allowed to read only) turns the tier read-only, with a warning.
 - The password comes from the URL or ``$VALIDATION_CACHE_REMOTE_PASSWORD``; every message
   shows the address with the password replaced by ``***``.
 """
@@ -29,18 +31,18 @@ import os
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from memo.batch import Batcher
+from memo.credentials import PASSWORD_ENV, REMOTE_ENV, SIGNING_KEY_ENV, VERIFY_KEYS_ENV
 from memo.lease import Claim, LeasePolicy, claim
-from memo.signing import SECRET_ENV, Signer, signer_from_environment
+from memo.replies import describe_failure, pairs_reply, values_reply
+from memo.signing import Signer, signer_from_environment
 
 log = logging.getLogger("memo")
 
-REMOTE_ENV = "VALIDATION_CACHE_REMOTE"
 MODE_ENV = "VALIDATION_CACHE_REMOTE_MODE"
-PASSWORD_ENV = "VALIDATION_CACHE_REMOTE_PASSWORD"  # nosec B105 - the name of an environment variable, not a password
 
 READ_WRITE = "read-write"
 READ_ONLY = "read-only"
@@ -176,7 +178,8 @@ class RemoteTier:
 
         self.url = check_address(url)
         self.address = redact(url)
-        self.mode = check_mode(mode)
+        # Without the private key nothing this tier wrote would be accepted: read only.
+        self.mode = check_mode(mode) if signer.can_sign else READ_ONLY
         self.max_value_bytes = max_value_bytes
         self.max_ttl_s = max_ttl_s
         self.op_timeout = op_timeout
@@ -237,9 +240,21 @@ class RemoteTier:
         log.warning("memo remote cache: %s is off for this run (%s); using the local cache only", self.address, reason)
 
     def _failed(self, exc: BaseException) -> None:
-        """Count a failed round trip; a connection failure, or a few stalls in a row, turn the tier off."""
+        """Count a failed round trip; a connection failure, or a few stalls in a row, turn the tier off.
+
+        A write the server refused for want of permission (an ACL user allowed to read
+        only) turns the tier read-only instead: its reads are still good.
+        """
         self.counters.errors += 1
         message = self._clean(" ".join(str(exc).split()) or type(exc).__name__)
+        if type(exc).__name__ == "NoPermissionError" and self.mode == READ_WRITE:
+            self.mode = READ_ONLY
+            log.warning(
+                "memo remote cache: %s refused a write (%s); reading only for the rest of this run",
+                self.address,
+                message,
+            )
+            return
         stalled = isinstance(exc, (TimeoutError, asyncio.TimeoutError)) or type(exc).__name__ == "TimeoutError"
         if stalled and "connect" not in message.lower():
             self.counters.timeouts += 1
@@ -247,7 +262,7 @@ class RemoteTier:
             if self._stalls_in_row >= STALLS_BEFORE_OFF:
                 self._turn_off(f"{STALLS_BEFORE_OFF} requests in a row timed out after {self.op_timeout:g}s")
             return
-        self._turn_off(f"{type(exc).__name__}: {message}")
+        self._turn_off(describe_failure(exc, message))
 
     async def _off_loop(self, call: Callable[[], T]) -> T | None:
         """``call()`` on the pool, waited on for a bounded time; None (counted) if it failed."""
@@ -271,9 +286,7 @@ class RemoteTier:
 
     async def _read_batch(self, names: Sequence[str]) -> Mapping[str, bytes | None]:
         values = (
-            await self._off_loop(lambda: cast("list[bytes | None]", self._client.mget(names)))
-            if self.available
-            else None
+            await self._off_loop(lambda: values_reply(self._client.mget(names), len(names))) if self.available else None
         )
         if values is None:
             return dict.fromkeys(names)
@@ -307,17 +320,17 @@ class RemoteTier:
     async def _lease_batch(
         self, items: Sequence[tuple[str, str, int]]
     ) -> Mapping[tuple[str, str, int], tuple[bool, bytes | None] | None]:
-        def run() -> list[Any]:
+        def run() -> list[tuple[bool, bytes | None]]:
             pipe = self._client.pipeline(transaction=False)
             for key, token, ttl_ms in items:
                 pipe.set(KEY_PREFIX + "l:" + key, token, nx=True, px=ttl_ms)
                 pipe.get(KEY_PREFIX + "e:" + key)
-            return pipe.execute()
+            return pairs_reply(pipe.execute(), len(items))
 
         replies = await self._off_loop(run) if self.writable else None
         if replies is None:
             return dict.fromkeys(items)
-        return {item: (bool(replies[2 * i]), replies[2 * i + 1]) for i, item in enumerate(items)}
+        return dict(zip(items, replies, strict=True))
 
     async def try_lease(self, key: str, token: str, ttl_ms: int) -> tuple[bool, bytes | None] | None:
         """Take the lease on ``key`` if it is free, reading its entry in the same round trip."""
@@ -488,30 +501,68 @@ def remote_from_environment(
 
     The address: ``url`` (``--remote``), else ``$VALIDATION_CACHE_REMOTE``, else
     ``configured`` (a config file's address, never with a password). The mode: ``mode``,
-    else ``$VALIDATION_CACHE_REMOTE_MODE``, else read-write. The password: the URL's, else
-    ``$VALIDATION_CACHE_REMOTE_PASSWORD``. Without ``$VALIDATION_CACHE_SECRET`` the tier is
-    off with one warning. ValueError for a bad address or mode.
+    else ``$VALIDATION_CACHE_REMOTE_MODE``, else read-write; read-only without
+    ``$VALIDATION_CACHE_SIGNING_KEY``. The password: the URL's, else
+    ``$VALIDATION_CACHE_REMOTE_PASSWORD`` if the address came from ``url`` or the
+    environment (``credentials_for``). Without a signing or a verify key the tier is off
+    with one warning. ValueError for a bad address, mode or key.
     """
-    address = url or os.environ.get(REMOTE_ENV) or configured
+    address, from_user = chosen_address(url, configured)
     if not address:
         return None
     check_address(address)
     chosen_mode = check_mode(mode or os.environ.get(MODE_ENV) or READ_WRITE)
+    try:
+        import cryptography  # noqa: F401
+        import redis  # noqa: F401
+    except ImportError as exc:
+        log.warning(
+            "memo remote cache: %s is off: %s is not installed (pip install 'memo-validators[redis]')",
+            redact(address),
+            exc.name,
+        )
+        return None
     signer = signer_from_environment()
     if signer is None:
         log.warning(
-            "memo remote cache: %s is off: %s is not set (shared entries are always signed)",
+            "memo remote cache: %s is off: neither %s nor %s is set (shared entries are always signed; "
+            "`memo cache keygen` makes a pair)",
             redact(address),
-            SECRET_ENV,
+            SIGNING_KEY_ENV,
+            VERIFY_KEYS_ENV,
         )
         return None
-    try:
-        import redis  # noqa: F401
-    except ImportError:
+    if chosen_mode == READ_WRITE and not signer.can_sign and (mode or os.environ.get(MODE_ENV)):
         log.warning(
-            "memo remote cache: %s is off: redis-py is not installed (pip install 'memo-validators[redis]')",
+            "memo remote cache: %s is read-only: writing needs %s (a reader's public keys cannot sign)",
             redact(address),
+            SIGNING_KEY_ENV,
         )
-        return None
+    return RemoteTier(address, signer, mode=chosen_mode, password=credentials_for(address, from_user), **options)
+
+
+def chosen_address(url: str | None, configured: str | None) -> tuple[str | None, bool]:
+    """The shared cache's address and whether the user chose it (``--remote`` or the environment), not the checkout."""
+    given = url or os.environ.get(REMOTE_ENV)
+    if given:
+        return given, True
+    return configured or None, False
+
+
+def credentials_for(address: str, from_user: bool) -> str | None:
+    """``$VALIDATION_CACHE_REMOTE_PASSWORD`` if it may go to ``address``: only where the user sent memo.
+
+    An address only the checkout's config names gets no password (one warning if one was
+    set): a cloned repository must not pick the server the team's password is sent to.
+    """
     password = os.environ.get(PASSWORD_ENV) or None
-    return RemoteTier(address, signer, mode=chosen_mode, password=password, **options)
+    if password is None or from_user:
+        return password
+    log.warning(
+        "memo remote cache: %s comes from the project's config only, so %s is not sent to it "
+        "(name the server in %s or --remote to send it)",
+        redact(address),
+        PASSWORD_ENV,
+        REMOTE_ENV,
+    )
+    return None

@@ -18,6 +18,9 @@ from memo.cli.output import write_report, write_text
 from memo.cli.progress import progress_bar
 from memo.engine import Engine, EngineError, Report, find_root, registry, resolve
 from memo.engine import config as engine_config
+from memo.engine.plugins import not_loaded
+from memo.engine.trust import TRUST_ENV, Trust, resolve_trust
+from memo.validators import Validator
 
 
 def dimension_names(values: list[str] | None) -> list[str] | None:
@@ -56,16 +59,43 @@ def shared_cache(args: argparse.Namespace, config: dict[str, Any]) -> memo.Valid
     return None if remote is None else memo.ValidationCache(args.cache_dir, remote=remote)
 
 
+def resolve_dimensions(
+    names: list[str], known: dict[str, type[Validator]], config: dict[str, Any], trust: Trust
+) -> list[type[Validator]]:
+    """The classes for ``names``; an unknown name while the project's validators are not loaded says so."""
+    try:
+        return resolve(names, known)
+    except EngineError as exc:
+        left_out = not_loaded(config, trust)
+        if not left_out:
+            raise
+        raise EngineError(
+            f"{one_line(exc)}; the project's validators ({', '.join(left_out)}) are not loaded: "
+            f"pass --trust-project (or {TRUST_ENV}=1) to load them"
+        ) from None
+
+
 def run(args: argparse.Namespace, engine_class: type[Engine] = Engine) -> int:
     """Validate ``args.paths`` and write the report; the exit status."""
     root, paths = find_root(args.paths)
     try:
         config = engine_config.load(root, args.config, engine_class.default_config)
         names = dimension_names(args.dimension)
-        validators = None if names is None else resolve(names, registry(config, root))
+        trust = resolve_trust(getattr(args, "trust_project", None))
+        # The project's validators, if trusted, are imported here, before the shared cache
+        # is made: the writer keys leave the process first (memo.engine.trust).
+        known = registry(config, root, trust)
+        validators = None if names is None else resolve_dimensions(names, known, config, trust)
         cache = shared_cache(args, config)
         engine = engine_class(
-            root, config, validators, cache, jobs=args.jobs, cache_dir=args.cache_dir, use_cache=not args.no_cache
+            root,
+            config,
+            validators,
+            cache,
+            jobs=args.jobs,
+            cache_dir=args.cache_dir,
+            use_cache=not args.no_cache,
+            trust_project=trust,
         )
     except EngineError as exc:
         raise UsageError(one_line(exc)) from None

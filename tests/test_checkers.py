@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import subprocess
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -12,9 +13,18 @@ from typing import Any, ClassVar
 
 import pytest
 
-from memo.engine import Engine, EngineError, plugins, trust
+from memo.engine import Engine, plugins
 from memo.validators import Checker, DeclarationError
-from tests.helpers import run_memo, write
+from tests.helpers import run_memo as run_untrusted
+from tests.helpers import write
+
+TRUSTED = {"VALIDATION_CACHE_TRUST_PROJECT": "1"}
+
+
+def run_memo(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """memo as a user who trusts this checkout runs it (``--trust-project``'s variable)."""
+    return run_untrusted(*args, cwd=cwd, env=TRUSTED)
+
 
 TOOL = """\
 import sys
@@ -200,10 +210,22 @@ def test_a_checker_may_not_take_a_built_in_dimension(tmp_path: Path, tool: Path)
     assert "dimension 'lint' is already taken" in completed.stderr
 
 
-def test_declared_checkers_go_through_the_project_code_gate(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(trust, "project_code_allowed", lambda: False)
-    with pytest.raises(EngineError, match=r"\[checkers\] would run code from the checkout"):
-        plugins.registry({"checkers": {"fixme": {"command": ["x"], "files": ["*"], "format": "sarif"}}}, project)
+def test_declared_checkers_are_declared_only_when_the_project_is_trusted(project: Path) -> None:
+    config = {"checkers": {"fixme": {"command": ["x"], "files": ["*"], "format": "sarif"}}}
+    assert "fixme" not in plugins.registry(config, project, "no")
+    assert plugins.not_loaded(config, "no") == ("[checkers.fixme]",)
+    assert "fixme" in plugins.registry(config, project, "yes")
+    assert plugins.not_loaded(config, "yes") == ()
+
+
+def test_without_trust_a_declared_checker_is_left_out_and_the_run_does_not_pass(project: Path) -> None:
+    completed = run_untrusted("run", ".", "--format", "json", cwd=project)
+    assert completed.returncode == 1
+    report = json.loads(completed.stdout)
+    assert "fixme" not in report["summary"]["dimension_names"]
+    assert "[checkers.fixme]" in completed.stderr and "--trust-project" in completed.stderr
+    named = run_untrusted("run", ".", "--dimension", "fixme", cwd=project)
+    assert named.returncode == 2 and "[checkers.fixme]" in named.stderr and "--trust-project" in named.stderr
 
 
 def test_a_subclass_declares_a_checker_in_python(project: Path, tool: Path) -> None:

@@ -19,10 +19,10 @@ import pytest
 
 from memo import ValidationCache, bind_cache
 from memo.remote import KEY_PREFIX, READ_ONLY
-from memo.signing import Signer
 from tests.helpers import counting_validator_class, write
 from tests.remote_support import (  # noqa: F401
     RedisServer,
+    attacker,
     free_port,
     make_tier,
     own_redis,
@@ -73,7 +73,7 @@ async def test_a_forged_entry_is_a_miss_and_never_reaches_the_local_tier(
         for name in client.scan_iter(match=KEY_PREFIX + "e:*"):
             key = name.decode()[len(KEY_PREFIX) + 2 :]
             planted = client.get(name)[-1000:].replace(b"false", b"true").replace(b"[[", b"[")  # type: ignore[index]
-            client.set(name, Signer("attacker").seal(key, planted))
+            client.set(name, attacker().seal(key, planted))
     victim = counting_validator_class()
     with ValidationCache(tmp_path / "b", remote=make_tier(redis_server.url)) as cache:
         got = await validate_all(victim, files, cache, tmp_path / "src")

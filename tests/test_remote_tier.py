@@ -12,18 +12,20 @@ import threading
 import pytest
 import redis
 
+from memo.credentials import PASSWORD_ENV, REMOTE_ENV, SECRET_ENV, SIGNING_KEY_ENV, VERIFY_KEYS_ENV
 from memo.lease import LeasePolicy
-from memo.remote import KEY_PREFIX, MODE_ENV, PASSWORD_ENV, READ_ONLY, REMOTE_ENV, remote_from_environment
-from memo.signing import SECRET_ENV, Signer
+from memo.remote import KEY_PREFIX, MODE_ENV, READ_ONLY, remote_from_environment
 from tests.remote_support import (  # noqa: F401
-    SECRET,
+    SIGNING_KEY,
     RedisServer,
+    attacker,
     command_calls,
     free_port,
     make_tier,
     own_redis,
     redis_server,
     shared_redis,
+    signer,
 )
 
 ENTRY = b'[3,"k",null,"lint",true,null,0.01,[]]'
@@ -74,10 +76,10 @@ async def test_lookups_in_one_tick_go_out_as_one_mget(redis_server: RedisServer)
 @pytest.mark.parametrize(
     "stored",
     [
-        pytest.param(Signer("attacker").seal("k", ENTRY), id="forged"),
+        pytest.param(attacker().seal("k", ENTRY), id="forged"),
         pytest.param(ENTRY, id="unsigned"),
-        pytest.param(Signer(SECRET).seal("k", ENTRY)[:-5], id="truncated"),
-        pytest.param(Signer(SECRET).seal("other-key", ENTRY), id="moved-from-another-key"),
+        pytest.param(signer().seal("k", ENTRY)[:-5], id="truncated"),
+        pytest.param(signer().seal("other-key", ENTRY), id="moved-from-another-key"),
     ],
 )
 async def test_an_entry_that_does_not_verify_is_a_counted_miss(redis_server: RedisServer, stored: bytes) -> None:
@@ -98,7 +100,7 @@ async def test_values_over_the_size_cap_are_neither_written_nor_trusted(redis_se
         assert tier.wait_for_writes()
         with redis_server.client() as client:
             assert client.exists(KEY_PREFIX + "e:big") == 0
-            client.set(KEY_PREFIX + "e:big", Signer(SECRET).seal("big", b"y" * 500))
+            client.set(KEY_PREFIX + "e:big", signer().seal("big", b"y" * 500))
         assert await tier.get("big") is None
         assert tier.counters.rejected == 1
     finally:
@@ -107,7 +109,7 @@ async def test_values_over_the_size_cap_are_neither_written_nor_trusted(redis_se
 
 async def test_read_only_mode_reads_and_writes_nothing(redis_server: RedisServer) -> None:
     with redis_server.client() as client:
-        client.set(KEY_PREFIX + "e:seen", Signer(SECRET).seal("seen", ENTRY))
+        client.set(KEY_PREFIX + "e:seen", signer().seal("seen", ENTRY))
     tier = make_tier(redis_server.url, mode=READ_ONLY)
     try:
         assert await tier.get("seen") == ENTRY
@@ -205,7 +207,7 @@ async def test_the_password_comes_from_the_environment_and_is_never_shown(
 ) -> None:
     server = RedisServer(tcp=True, password="pa55-word-xyz")  # nosec B106 - a throwaway password for a test redis server
     try:
-        monkeypatch.setenv(SECRET_ENV, SECRET)
+        monkeypatch.setenv(SIGNING_KEY_ENV, SIGNING_KEY)
         monkeypatch.setenv(PASSWORD_ENV, "pa55-word-xyz")
         tier = remote_from_environment(server.url)
         assert tier is not None
@@ -228,19 +230,20 @@ async def test_the_password_comes_from_the_environment_and_is_never_shown(
         server.stop()
 
 
-def test_without_a_secret_the_tier_is_off_with_one_warning(
+def test_without_a_key_the_tier_is_off_with_one_warning(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.delenv(SECRET_ENV, raising=False)
+    for name in (SECRET_ENV, SIGNING_KEY_ENV, VERIFY_KEYS_ENV):
+        monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv(REMOTE_ENV, "redis://:hunter2@127.0.0.1:1/0")
     with caplog.at_level(logging.WARNING, logger="memo"):
         assert remote_from_environment() is None
-    assert SECRET_ENV in caplog.text and "hunter2" not in caplog.text
+    assert SIGNING_KEY_ENV in caplog.text and VERIFY_KEYS_ENV in caplog.text and "hunter2" not in caplog.text
     assert len(caplog.records) == 1
 
 
 def test_a_bad_address_or_mode_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(SECRET_ENV, SECRET)
+    monkeypatch.setenv(SIGNING_KEY_ENV, SIGNING_KEY)
     with pytest.raises(ValueError, match="redis://") as bad:
         remote_from_environment("http://:hunter2@example.invalid")
     assert "hunter2" not in str(bad.value)
@@ -250,7 +253,7 @@ def test_a_bad_address_or_mode_is_a_clear_error(monkeypatch: pytest.MonkeyPatch)
 
 
 async def test_the_environment_chooses_read_only(monkeypatch: pytest.MonkeyPatch, redis_server: RedisServer) -> None:
-    monkeypatch.setenv(SECRET_ENV, SECRET)
+    monkeypatch.setenv(SIGNING_KEY_ENV, SIGNING_KEY)
     monkeypatch.setenv(MODE_ENV, "read-only")
     tier = remote_from_environment(redis_server.url)
     assert tier is not None and tier.mode == READ_ONLY and not tier.writable

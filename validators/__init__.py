@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+from memo.validators._fileset import FileSet
 from memo.validators._pool import shutdown as shutdown_workers
 from memo.validators.base import Validator
 from memo.validators.checker import Checker, DeclarationError
@@ -60,6 +61,7 @@ __all__ = [
     "ComplexityValidator",
     "DEFAULT_DIMENSIONS",
     "DeclarationError",
+    "FileSet",
     "FormatValidator",
     "LintValidator",
     "REGISTRY",

@@ -22,6 +22,7 @@ import weakref
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+from memo.credentials import tool_environment
 from memo.validators import _parallelism
 
 
@@ -112,12 +113,13 @@ async def _spawn(
 ) -> asyncio.subprocess.Process:
     """Start ``argv`` in a new session with piped output (the seam tests wrap to see processes).
 
-    ``env``: variables set on top of memo's own environment (None: inherited as is).
+    The tool gets memo's environment without memo's credentials (``memo.credentials``),
+    with ``env`` set on top.
     """
     return await asyncio.create_subprocess_exec(
         *argv,
         cwd=cwd,
-        env=None if env is None else {**os.environ, **env},
+        env={**tool_environment(), **env} if env else tool_environment(),
         stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
@@ -137,6 +139,11 @@ def _kill(process: asyncio.subprocess.Process) -> None:
         pass
 
 
+def tool_name(argv: Sequence[str]) -> str:
+    """The name messages give the tool: a launched script's (``python -c CODE NAME``), else the program's."""
+    return argv[3] if len(argv) > 3 and argv[1] == "-c" else os.path.basename(argv[0])
+
+
 async def run(
     argv: Sequence[str],
     *,
@@ -149,7 +156,7 @@ async def run(
 
     ``timeout`` counts from the process's start, not from the wait for a free slot.
     """
-    name = os.path.basename(argv[0]) if len(argv) < 3 or argv[1] != "-m" else argv[2]
+    name = tool_name(argv)
     async with _slot(limited):
         try:
             spawned = (argv, None if cwd is None else os.fspath(cwd))
