@@ -21,7 +21,7 @@ LEASE_STORE_LIMIT = 1 << 24
 
 def open_lease_store(cache_dir: Path, *, timeout: float) -> DiskStore:
     """The leases' store in ``cache_dir`` (``leases/``)."""
-    return DiskStore(cache_dir / LEASE_DIRECTORY, size_limit=LEASE_STORE_LIMIT, timeout=timeout)
+    return DiskStore(cache_dir, subdirectory=LEASE_DIRECTORY, size_limit=LEASE_STORE_LIMIT, timeout=timeout)
 
 
 class CacheLeases:

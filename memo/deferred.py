@@ -3,7 +3,7 @@
 Two kinds of write would otherwise cost a run time it does not need to spend:
 
 - A hit in the shared tier (``memo.remote``) is copied into the local store so the next
-  run finds it there. Shared hits arrive together (one ``MGET`` per loop tick), and a
+  run finds it there. Shared hits arrive together (one pipeline per loop tick), and a
   commit per copy was most of what a run on an empty local cache with a warm shared one
   cost: the copies of one tick are written in one store write, at the end of the tick.
 - Two processes writing to one cache take turns at its write lock. A write that waited

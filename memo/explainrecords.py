@@ -33,7 +33,7 @@ RECORD_BATCH = 512
 def open_records_store(cache_dir: Path, *, size_limit: int, timeout: float) -> DiskStore:
     """The records' store in ``cache_dir`` (``explain/``), sized by the results' ``size_limit``."""
     index_limit = max(size_limit // 16, 1 << 20)
-    return DiskStore(cache_dir / INDEX_DIRECTORY, size_limit=index_limit, timeout=timeout)
+    return DiskStore(cache_dir, subdirectory=INDEX_DIRECTORY, size_limit=index_limit, timeout=timeout)
 
 
 class ExplainRecords:

@@ -8,7 +8,12 @@ What it guarantees:
   circuit breaker), so a run pays at most one connect timeout; a stalled server costs
   each batch at most ``op_timeout``, and a few stalls in a row turn the tier off too.
 - It is cheap on the hit path. Lookups that arrive in one event-loop tick go out as one
-  ``MGET`` (``memo.batch.Batcher``); writes queue up and go out as one pipeline.
+  pipeline (``memo.batch.Batcher``); writes queue up and go out as one pipeline.
+- It is bounded whatever the server holds. A lookup reads at most ``PROBE_BYTES`` of a
+  value, and a longer one whole only if its length is within the size cap, so an
+  oversized value is refused before it is transferred; a value of another type is a
+  counted miss; a reply of the wrong shape turns the tier off with one line; a slow reply
+  costs a batch at most ``connect_timeout + op_timeout``.
 - It cannot be used against the machine. Values are signed with Ed25519 over key and
   value (``memo.signing``); anything no accepted key signed is a miss, counted, and
   never decoded. Values are memo's JSON entries, never pickles, capped in size, and
@@ -37,7 +42,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 from memo.batch import Batcher
 from memo.credentials import PASSWORD_ENV, REMOTE_ENV, SIGNING_KEY_ENV, VERIFY_KEYS_ENV
 from memo.lease import Claim, LeasePolicy, claim
-from memo.replies import describe_failure, pairs_reply, values_reply
+from memo.replies import describe_failure, pipeline_reply
 from memo.signing import Signer, signer_from_environment
 
 log = logging.getLogger("memo")
@@ -58,12 +63,36 @@ DEFAULT_MAX_TTL_S = 7 * 86400
 """Entries that never expire locally still expire remotely: the shared tier is not an archive."""
 DEFAULT_CONNECT_TIMEOUT_S = 1.0
 DEFAULT_OP_TIMEOUT_S = 0.5
+PROBE_BYTES = 64 * 1024
+"""Bytes of each value a lookup reads in its one round trip (``GETRANGE key 0 PROBE_BYTES``).
+
+An entry is a few KB, so a lookup is one round trip; a longer value (one more byte came
+back) has its length asked for (``STRLEN``) and is read whole only if it is within the
+size cap. So a value over the cap is refused having cost at most ``PROBE_BYTES + 1``
+bytes, whatever its size, and a batch of lookups transfers at most its size times that.
+"""
+LARGE_READ_BUDGET = 8 * 2**20
+"""Bytes of values longer than ``PROBE_BYTES`` read in one round trip: their memory at once."""
 STALLS_BEFORE_OFF = 3
 """Timeouts in a row (a stalled server) after which the tier is off for the run."""
 
 _RELEASE = """
 if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
 return 0
+"""
+
+_TAKE = """
+local left = redis.call('pttl', KEYS[1])
+if left == -2 or left == -1 or left > tonumber(ARGV[2]) then
+  redis.call('set', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
+end
+return 0
+"""
+"""Take a lease: ``SET NX PX``, and also over a key no lease leaves (no expiry, or one further ahead than ours).
+
+A key planted without an expiry (or with a year's) would otherwise make every machine
+wait ``wait_s`` on each key; sent whole (``EVAL``), so taking stays one round trip.
 """
 
 T = TypeVar("T")
@@ -208,6 +237,9 @@ class RemoteTier:
         self._lease_reads: Batcher[tuple[str, str, int], tuple[bool, bytes | None] | None] = Batcher(
             self._lease_batch, max_batch=max_batch
         )
+        self._lease_states: Batcher[str, tuple[bytes | None, bool] | None] = Batcher(
+            self._lease_state_batch, max_batch=max_batch
+        )
         self._lock = threading.Lock()
         self._pending: list[tuple[str, str, bytes | str, int]] = []
         self._inflight: set[concurrent.futures.Future[None]] = set()
@@ -285,12 +317,63 @@ class RemoteTier:
     # -- reads --------------------------------------------------------------------------------
 
     async def _read_batch(self, names: Sequence[str]) -> Mapping[str, bytes | None]:
-        values = (
-            await self._off_loop(lambda: values_reply(self._client.mget(names), len(names))) if self.available else None
-        )
+        values = await self._off_loop(lambda: self._read_values(names)) if self.available else None
         if values is None:
             return dict.fromkeys(names)
         return dict(zip(names, values, strict=True))
+
+    def _read_values(self, names: Sequence[str], before: Callable[[Any], None] | None = None) -> list[Any]:
+        """The values under ``names``, each read only if within the size cap (on the pool, blocking).
+
+        One pipeline of ``GETRANGE name 0 PROBE_BYTES`` (see ``PROBE_BYTES``), after the
+        commands ``before`` adds, whose replies come first. A missing key, a value of
+        another type or over the cap is None (the last two counted as rejected), so
+        whatever the server holds, a lookup transfers a bounded number of bytes.
+        """
+        probe = min(PROBE_BYTES, self.max_value_bytes)
+        pipe = self._client.pipeline(transaction=False)
+        if before is not None:
+            before(pipe)
+        for name in names:
+            pipe.getrange(name, 0, probe)
+        expected = len(pipe)
+        replies = pipeline_reply(pipe.execute(raise_on_error=False), expected)
+        first = len(replies) - len(names)
+        values: list[bytes | None] = [self._bounded(reply, probe) for reply in replies[first:]]
+        longer = [i for i, reply in enumerate(replies[first:]) if type(reply) is bytes and len(reply) > probe]
+        if longer:
+            pipe = self._client.pipeline(transaction=False)
+            for i in longer:
+                pipe.strlen(names[i])
+            within = []
+            for i, length in zip(longer, pipe.execute(raise_on_error=False), strict=True):
+                if type(length) is int and length <= self.max_value_bytes:
+                    within.append(i)
+                else:
+                    self.counters.rejected += 1  # over the cap: refused without reading it
+            self._read_whole(names, within, values)
+        return [*replies[:first], *values]
+
+    def _bounded(self, reply: Any, limit: int) -> bytes | None:
+        """A reply that is a value of at most ``limit`` bytes, else None (another type: counted as rejected)."""
+        if type(reply) is not bytes:
+            if reply is not None:
+                self.counters.rejected += 1  # a WRONGTYPE error: planted state, not memo's
+            return None
+        return reply if 0 < len(reply) <= limit else None  # GETRANGE answers b"" for a missing key
+
+    def _read_whole(self, names: Sequence[str], indices: Sequence[int], values: list[bytes | None]) -> None:
+        """Read the values at ``indices`` whole, at most ``LARGE_READ_BUDGET`` bytes per round trip."""
+        per_trip = max(1, LARGE_READ_BUDGET // self.max_value_bytes)
+        for start in range(0, len(indices), per_trip):
+            chunk = indices[start : start + per_trip]
+            pipe = self._client.pipeline(transaction=False)
+            for i in chunk:
+                pipe.getrange(names[i], 0, self.max_value_bytes)
+            for i, reply in zip(chunk, pipe.execute(raise_on_error=False), strict=True):
+                values[i] = self._bounded(reply, self.max_value_bytes)
+                if values[i] is None and type(reply) is bytes and reply:
+                    self.counters.rejected += 1  # grew over the cap since its length was read
 
     def _verified(self, key: str, raw: bytes | None) -> bytes | None:
         if raw is None:
@@ -320,17 +403,18 @@ class RemoteTier:
     async def _lease_batch(
         self, items: Sequence[tuple[str, str, int]]
     ) -> Mapping[tuple[str, str, int], tuple[bool, bytes | None] | None]:
-        def run() -> list[tuple[bool, bytes | None]]:
-            pipe = self._client.pipeline(transaction=False)
+        def take(pipe: Any) -> None:
             for key, token, ttl_ms in items:
-                pipe.set(KEY_PREFIX + "l:" + key, token, nx=True, px=ttl_ms)
-                pipe.get(KEY_PREFIX + "e:" + key)
-            return pairs_reply(pipe.execute(), len(items))
+                pipe.eval(_TAKE, 1, KEY_PREFIX + "l:" + key, token, ttl_ms)
+
+        def run() -> list[Any]:
+            return self._read_values([KEY_PREFIX + "e:" + key for key, _, _ in items], take)
 
         replies = await self._off_loop(run) if self.writable else None
         if replies is None:
             return dict.fromkeys(items)
-        return dict(zip(items, replies, strict=True))
+        taken = [reply == 1 for reply in replies[: len(items)]]
+        return {item: (taken[i], replies[len(items) + i]) for i, item in enumerate(items)}
 
     async def try_lease(self, key: str, token: str, ttl_ms: int) -> tuple[bool, bytes | None] | None:
         """Take the lease on ``key`` if it is free, reading its entry in the same round trip."""
@@ -346,12 +430,34 @@ class RemoteTier:
         """The verified entry under ``key`` (if any) and whether its lease is held."""
         if not self.available:
             return None
-        raw, holder = await asyncio.gather(
-            self._reads.load(KEY_PREFIX + "e:" + key), self._reads.load(KEY_PREFIX + "l:" + key)
-        )
-        if not self.available:
+        state = await self._lease_states.load(key)
+        if state is None or not self.available:
             return None
-        return self._verified(key, raw), holder is not None
+        raw, held = state
+        return self._verified(key, raw), held
+
+    async def _lease_state_batch(self, keys: Sequence[str]) -> Mapping[str, tuple[bytes | None, bool] | None]:
+        """Each key's entry (bounded read) and whether a lease holds it, in one round trip.
+
+        Held means a lease key that expires within the policy's ``ttl_ms``: one with no
+        expiry or a longer one was not left by a lease (``_TAKE`` takes it over).
+        """
+
+        def ttls(pipe: Any) -> None:
+            for key in keys:
+                pipe.pttl(KEY_PREFIX + "l:" + key)
+
+        def run() -> list[Any]:
+            return self._read_values([KEY_PREFIX + "e:" + key for key in keys], ttls)
+
+        replies = await self._off_loop(run) if self.available else None
+        if replies is None:
+            return dict.fromkeys(keys)
+        longest = self.lease_policy.ttl_ms
+        return {
+            key: (replies[len(keys) + i], type(left) is int and 0 < left <= longest)
+            for i, (key, left) in enumerate(zip(keys, replies, strict=False))
+        }
 
     async def claim(self, key: str) -> Claim:
         """Take the lease on ``key`` or wait, bounded, for the machine holding it (``memo.lease``)."""

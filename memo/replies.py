@@ -37,23 +37,14 @@ class NotRedisReply(ValueError):
     """A reply whose shape no Redis server sends for the command memo sent."""
 
 
-def values_reply(reply: Any, count: int, command: str = "MGET") -> list[bytes | None]:
-    """``reply`` to an ``MGET`` of ``count`` keys: a list of ``count`` values (bytes or None), else ``NotRedisReply``.
+def pipeline_reply(reply: Any, count: int) -> list[Any]:
+    """``reply`` to a pipeline of ``count`` commands: a list of ``count`` replies, else ``NotRedisReply``.
 
     Checked on the network thread, so a server that answers anything else costs one
-    failed round trip (the tier turns off), never a validation.
+    failed round trip (the tier turns off), never a validation. Each reply's own type is
+    the reader's to judge (a value of another type is a counted miss, not a broken server).
     """
     if not isinstance(reply, list) or len(reply) != count:
-        raise NotRedisReply(f"{command} of {count} keys answered with {type(reply).__name__}")
-    for value in reply:
-        if value is not None and type(value) is not bytes:
-            raise NotRedisReply(f"{command} answered a {type(value).__name__} value")
+        shape = f"{len(reply)} replies" if isinstance(reply, list) else type(reply).__name__
+        raise NotRedisReply(f"a pipeline of {count} commands answered with {shape}")
     return reply
-
-
-def pairs_reply(reply: Any, count: int) -> list[tuple[bool, bytes | None]]:
-    """``reply`` to ``count`` pipelined ``SET NX`` + ``GET`` pairs: (taken, value) each, else ``NotRedisReply``."""
-    if not isinstance(reply, list) or len(reply) != 2 * count:
-        raise NotRedisReply(f"a pipeline of {2 * count} commands answered with {type(reply).__name__}")
-    values = values_reply(reply[1::2], count, "GET")
-    return [(bool(taken), value) for taken, value in zip(reply[::2], values, strict=True)]

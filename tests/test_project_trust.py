@@ -15,6 +15,7 @@ from memo.credentials import SECRET_ENV, SIGNING_KEY_ENV
 from memo.engine import Engine, EngineError
 from memo.engine.trust import TRUST_ENV, Trust, parse_trust, resolve_trust
 from tests.helpers import run_memo, write
+from tests.remote_support import SIGNING_KEY
 
 SPEC = "checks.probe:ProbeValidator"
 
@@ -110,13 +111,13 @@ def test_trusting_the_project_takes_the_writer_keys_away_before_its_code_is_impo
 
 def test_a_run_that_trusts_the_project_writes_no_shared_result(project: Path) -> None:
     # --no-cache is not given: the shared tier would be made after the project's code is
-    # loaded. With the secret gone it is off, before any connection is tried.
-    env = {SECRET_ENV: "team-secret", "VALIDATION_CACHE_REMOTE": "redis://127.0.0.1:9/0"}
+    # loaded. With the writer's key gone (and no verify key) it is off, before any connection is tried.
+    env = {SIGNING_KEY_ENV: SIGNING_KEY, "VALIDATION_CACHE_REMOTE": "redis://127.0.0.1:9/0"}
 
     done = run_memo("run", ".", "--trust-project", "--dimension", "probe", cwd=project, env=env)
 
     assert done.returncode == 0, done.stderr
-    assert f"{SECRET_ENV} is not set" in done.stderr
+    assert f"neither {SIGNING_KEY_ENV} nor" in done.stderr
     assert "Connection" not in done.stderr and "refused" not in done.stderr
 
 

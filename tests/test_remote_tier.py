@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import logging
 import threading
+from typing import Any
 
 import pytest
 import redis
@@ -58,15 +59,29 @@ async def test_entries_are_sealed_prefixed_and_expire(redis_server: RedisServer)
         assert 0 < client.pttl(KEY_PREFIX + "e:forever") <= tier.max_ttl_s * 1000
 
 
-async def test_lookups_in_one_tick_go_out_as_one_mget(redis_server: RedisServer) -> None:
+async def test_lookups_in_one_tick_go_out_as_one_round_trip(redis_server: RedisServer) -> None:
     tier = make_tier(redis_server.url)
     try:
         for i in range(0, 200, 2):
             tier.put(f"k{i}", ENTRY, 60)
         assert tier.wait_for_writes()
-        before = command_calls(redis_server, "mget")
+        before = {command: command_calls(redis_server, command) for command in ("getrange", "strlen", "get")}
+        pipelines = 0
+        pipeline = tier._client.pipeline
+
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            nonlocal pipelines
+            pipelines += 1
+            return pipeline(*args, **kwargs)
+
+        tier._client.pipeline = counted  # type: ignore[method-assign]
         values = await asyncio.gather(*(tier.get(f"k{i}") for i in range(200)))
-        assert command_calls(redis_server, "mget") - before == 1
+        assert pipelines == 1
+        assert {command: command_calls(redis_server, command) - n for command, n in before.items()} == {
+            "getrange": 200,
+            "strlen": 0,
+            "get": 0,
+        }
         assert [v is not None for v in values] == [i % 2 == 0 for i in range(200)]
         assert (tier.counters.hits, tier.counters.misses) == (100, 100)
     finally:
