@@ -31,6 +31,7 @@ if _TYPE_CHECKING:
     from memo.errors import ConfigHashError, MemoError, StoreError, StoreUnavailableError, UnsafeEntryError
     from memo.explain import Explanation, explain
     from memo.hashing import HASH_ALGORITHM, HashMemo, hash_bytes, hash_file
+    from memo.imports import ImportGraph, import_roots
     from memo.keys import SCHEMA_VERSION, KeyParts, ValidatorIdentity, canonical_config, config_hash, derive_key
     from memo.pathapi import CacheKey
     from memo.results import Finding, Status, ValidationResult
@@ -50,6 +51,7 @@ __all__ = [
     "Finding",
     "HASH_ALGORITHM",
     "HashMemo",
+    "ImportGraph",
     "KeyParts",
     "MemoError",
     "MemoryStore",
@@ -75,6 +77,7 @@ __all__ = [
     "explain",
     "hash_bytes",
     "hash_file",
+    "import_roots",
     "plan_call",
     "planning_scope",
     "prefetch",
@@ -94,6 +97,7 @@ _HOMES: dict[str, str] = {
     "Finding": "memo.results",
     "HASH_ALGORITHM": "memo.hashing",
     "HashMemo": "memo.hashing",
+    "ImportGraph": "memo.imports",
     "KeyParts": "memo.keys",
     "MemoError": "memo.errors",
     "MemoryStore": "memo.store",
@@ -118,6 +122,7 @@ _HOMES: dict[str, str] = {
     "explain": "memo.explain",
     "hash_bytes": "memo.hashing",
     "hash_file": "memo.hashing",
+    "import_roots": "memo.imports",
     "plan_call": "memo.decorator",
     "planning_scope": "memo.decorator",
     "prefetch": "memo.decorator",

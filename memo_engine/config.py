@@ -27,7 +27,7 @@ from memo.validators import Validator
 DEFAULT_TIMEOUT = 300.0
 """Seconds one ``validate()`` may take before it is abandoned (config key ``timeout``)."""
 
-RUN_KEYS = ("exclude", "include", "remote", "timeout", "validators")
+RUN_KEYS = ("checkers", "exclude", "include", "remote", "timeout", "validators")
 """Top-level keys the engine consumes; validators never see them, so no cache key holds them."""
 
 
@@ -116,6 +116,14 @@ def validator_specs(config: Mapping[str, Any]) -> list[str]:
     return list(value)
 
 
+def checker_tables(config: Mapping[str, Any]) -> dict[str, Any]:
+    """``[checkers.NAME]`` tables: the project's declared checkers, by name (each checked when declared)."""
+    value = config.get("checkers", {})
+    if not isinstance(value, Mapping):
+        raise EngineError(f"config 'checkers' must be a table of [checkers.NAME] tables, not {value!r}")
+    return dict(value)
+
+
 def remote_address(config: Mapping[str, Any]) -> str | None:
     """``remote = "redis://host:6379/0"``: the shared cache's address, never with a password.
 
@@ -189,6 +197,7 @@ def check(
         checked[name] = _patterns(checked, name)
     checked["timeout"] = _timeout(checked)
     checked["validators"] = validator_specs(checked)
+    checked["checkers"] = checker_tables(checked)
     if "remote" in checked:
         checked["remote"] = remote_address(checked)
     try:

@@ -21,7 +21,7 @@ from typing import Any
 
 from memo import validators
 from memo.credentials import drop_writer_keys
-from memo.engine.config import validator_specs
+from memo.engine.config import checker_tables, validator_specs
 from memo.engine.errors import EngineError
 from memo.engine.trust import Trust, resolve_trust
 from memo.validators import Validator
@@ -81,8 +81,9 @@ def load_class(spec: str, root: Path) -> type[Validator]:
 
 
 def not_loaded(config: Mapping[str, Any], trust: Trust | str | bool | None = None) -> tuple[str, ...]:
-    """The project's validators (``"package.module:Class"``) the config names and this run does not load."""
-    specs = validator_specs(config)
+    """The project's validators (``"package.module:Class"``) and declared checkers (``[checkers.NAME]``)
+    the config names and this run does not load."""
+    specs = [*validator_specs(config), *(f"[checkers.{name}]" for name in checker_tables(config))]
     return () if not specs or resolve_trust(trust).loads_project_code else tuple(specs)
 
 
@@ -113,9 +114,10 @@ def registry(
     found = dict(installed())
     specs = validator_specs(config)
     level = resolve_trust(trust)
-    if not specs or not level.loads_project_code:
+    if not level.loads_project_code:
         return found
-    _before_project_code(level)
+    if specs:
+        _before_project_code(level)
     for spec in specs:
         cls = load_class(spec, root)
         if cls.dimension in found and found[cls.dimension] is not cls:
@@ -124,7 +126,46 @@ def registry(
                 f"{found[cls.dimension].__module__}.{found[cls.dimension].__qualname__}"
             )
         found[cls.dimension] = cls
+    for name, checker in declared_checkers(config, root).items():
+        if name in found:
+            taken = found[name]
+            owner = f"{taken.__module__}.{taken.__qualname__}"
+            raise EngineError(f"config [checkers.{name}]: dimension {name!r} is already taken by {owner}")
+        found[name] = checker
     return found
+
+
+_declared: dict[tuple[str, str, str], type[Validator]] = {}
+"""Classes made from declarations, by (root, name, canonical table): one class per declaration per process."""
+
+
+def declared_checkers(config: Mapping[str, Any], root: Path) -> dict[str, type[Validator]]:
+    """A class per ``[tool.memo.checkers.NAME]`` table; ``EngineError`` (one line) for a bad declaration.
+
+    A declared checker runs the command the checkout's config names: ``registry`` makes these
+    only when the run trusts the project, as it imports the project's validators. The
+    command runs in a tool process without memo's credentials (``memo.credentials``).
+    """
+    tables = checker_tables(config)
+    if not tables:
+        return {}
+    from memo import canonical_config
+    from memo.validators.checker import Checker, DeclarationError
+
+    made: dict[str, type[Validator]] = {}
+    for name, table in tables.items():
+        try:
+            key = (str(root), name, canonical_config(table).decode() if isinstance(table, Mapping) else repr(table))
+        except (TypeError, ValueError) as exc:
+            raise EngineError(f"config [checkers.{name}]: {exc}") from None
+        cls = _declared.get(key)
+        if cls is None:
+            try:
+                cls = _declared[key] = Checker.declare(name, table, root)
+            except DeclarationError as exc:
+                raise EngineError(str(exc)) from None
+        made[name] = cls
+    return made
 
 
 def resolve(names: Iterable[str], known: Mapping[str, type[Validator]]) -> list[type[Validator]]:
@@ -136,5 +177,6 @@ def resolve(names: Iterable[str], known: Mapping[str, type[Validator]]) -> list[
 
 
 def default_validators(known: Mapping[str, type[Validator]]) -> list[type[Validator]]:
-    """The validators run when none are named: every per-file one (project-wide ones are slow)."""
-    return [cls for cls in known.values() if cls.per_file]
+    """The validators run when none are named: every per-file one (project-wide ones are slow),
+    less declared checkers declared with ``default = false``."""
+    return [cls for cls in known.values() if cls.per_file and getattr(cls, "runs_by_default", True)]

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from memo.validators._fileset import FileSet
 from memo.validators._pool import shutdown as shutdown_workers
 from memo.validators.base import Validator
+from memo.validators.checker import Checker, DeclarationError
 from memo.validators.complexity import ComplexityValidator
 from memo.validators.formatting import FormatValidator
 from memo.validators.lint import LintValidator
@@ -56,8 +57,10 @@ def resolve(dimensions: Iterable[str], registry: Mapping[str, type[Validator]] |
 
 
 __all__ = [
+    "Checker",
     "ComplexityValidator",
     "DEFAULT_DIMENSIONS",
+    "DeclarationError",
     "FileSet",
     "FormatValidator",
     "LintValidator",

@@ -43,6 +43,10 @@ class BatchedValidator(Validator):
     """A batch is split into parallel chunks of at least this many files."""
     max_chunks: ClassVar[int] = cores()
 
+    def find(self) -> _tools.Tool | None:
+        """The installed tool this validator runs, or None when it is not installed."""
+        return _tools.find_tool(self.tool)
+
     def cache_identity(self) -> str:
         """The tool's name and version: upgrading the tool invalidates this validator's entries."""
         name = self.tool
@@ -72,7 +76,7 @@ class BatchedValidator(Validator):
             timeout = _options.timeout(self.options(), dimension, self.default_timeout)
         except OptionError as exc:
             return ValidationResult(dimension, False, file_path=own, error=str(exc))
-        tool = _tools.find_tool(self.tool)
+        tool = self.find()
         if tool is None:
             return ValidationResult.skipped(dimension, self.file_path, f"{self.tool} is not installed")
         path = os.path.abspath(self.file_path)

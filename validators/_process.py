@@ -19,7 +19,7 @@ import os
 import signal
 import sys
 import weakref
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from memo.credentials import tool_environment
@@ -108,15 +108,18 @@ def _die_with_parent() -> Callable[[], None] | None:
     return request
 
 
-async def _spawn(argv: Sequence[str], cwd: str | None) -> asyncio.subprocess.Process:
+async def _spawn(
+    argv: Sequence[str], cwd: str | None, env: Mapping[str, str] | None = None
+) -> asyncio.subprocess.Process:
     """Start ``argv`` in a new session with piped output (the seam tests wrap to see processes).
 
-    The tool gets memo's environment without memo's credentials (``memo.credentials``).
+    The tool gets memo's environment without memo's credentials (``memo.credentials``),
+    with ``env`` set on top.
     """
     return await asyncio.create_subprocess_exec(
         *argv,
         cwd=cwd,
-        env=tool_environment(),
+        env={**tool_environment(), **env} if env else tool_environment(),
         stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
@@ -147,6 +150,7 @@ async def run(
     timeout: float,
     cwd: str | os.PathLike[str] | None = None,
     limited: bool = True,
+    env: Mapping[str, str] | None = None,
 ) -> Completed:
     """Run ``argv`` to completion and return its output; raise ``ToolError`` if it cannot.
 
@@ -155,7 +159,8 @@ async def run(
     name = tool_name(argv)
     async with _slot(limited):
         try:
-            process = await _spawn(argv, None if cwd is None else os.fspath(cwd))
+            spawned = (argv, None if cwd is None else os.fspath(cwd))
+            process = await (_spawn(*spawned) if env is None else _spawn(*spawned, env))
         except OSError as exc:
             raise ToolError(f"could not start {name}: {exc}") from exc
         _groups.add(process.pid)
