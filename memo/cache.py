@@ -33,6 +33,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from memo.cachepath import default_cache_dir as default_cache_dir  # its home: light, for the fast path
 from memo.codec import decode_entry, encode_entry
 from memo.enabled import DISABLED_REASON, caching_enabled
 from memo.errors import StoreBusyError, StoreError, StoreUnavailableError, UnsafeEntryError
@@ -98,17 +99,6 @@ def check_ttl(ttl: object, *, allow_default: bool = True) -> None:
         raise ValueError(
             f"ttl must be a non-negative number of seconds (0: store nothing) or None (never expire), not {ttl!r}"
         )
-
-
-def default_cache_dir() -> Path:
-    """``$VALIDATION_CACHE_DIR``, else ``$XDG_CACHE_HOME/validation``, else ``~/.cache/validation``."""
-    explicit = os.environ.get("VALIDATION_CACHE_DIR")
-    if explicit:
-        return Path(explicit).expanduser()
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    if xdg:
-        return Path(xdg).expanduser() / "validation"
-    return Path.home() / ".cache" / "validation"
 
 
 @dataclass(frozen=True)
@@ -655,6 +645,10 @@ class ValidationCache:
             return 0
         self._pending = {}
         self._prefetched.clear()
+        if self.directory is not None:  # run manifests answer for these entries: they go with them
+            from memo.manifest import clear_manifests
+
+            clear_manifests(self.directory)
         index = self._index
         if index is not None:
             try:

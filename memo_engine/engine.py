@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import memo
-from memo import ValidationCache, ValidationResult
+from memo import ValidationCache, ValidationResult, witness
 from memo.engine import config as config_module
 from memo.engine import plugins
 from memo.engine.deadline import TimedOut, with_timeout
@@ -29,7 +29,7 @@ from memo.engine.errors import EngineError
 from memo.engine.report import ProgressCallback, Report
 from memo.engine.resultlog import ResultLog
 from memo.engine.schedule import CHECKS_PER_CORE as CHECKS_PER_CORE  # re-exported: its old home
-from memo.engine.schedule import Check, Tracker, checks_in_flight, plan, queues, segments, work
+from memo.engine.schedule import Check, Lane, Tracker, checks_in_flight, plan, queues, segments, work
 from memo.validators import Validator
 from memo.validators._parallelism import limited_to
 from memo.validators._process import cores
@@ -91,6 +91,8 @@ class Engine:
         if self._owns_cache:
             cache = ValidationCache(cache_dir)
         self.cache: ValidationCache | None = cache if use_cache else None
+        self.planned: list[Lane] = []
+        """The lanes of the last ``run``: which validator checked which files, in check order."""
 
     def config_for(self, cls: type[Validator]) -> dict[str, Any]:
         """What ``cls`` sees of the config: its own section only (one object for the whole run)."""
@@ -111,6 +113,7 @@ class Engine:
             exclude=self.config.get("exclude", ()),
         )
         lanes = plan(self.validators, files)
+        self.planned = lanes
         tracker = Tracker(lanes, self.progress)
         results = ResultLog(segments(lanes), tracker.checks_total)
         prepared: dict[int, Validator] = {}
@@ -169,6 +172,7 @@ class Engine:
             made = None if prepared is None else prepared.pop(check.index, None)
             validator = made if made is not None else cls(file_path, self.config_for(cls), self.root)
             result = await with_timeout(validator.validate(), self.timeout)
+            witness.declared(validator)  # a recording run (memo.manifest) learns what the context stood on
         except TimedOut:
             return _failed(cls, file_path, f"timed out after {self.timeout:g}s", started)
         except Exception as exc:

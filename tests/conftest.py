@@ -32,6 +32,8 @@ def _stop_pool_workers() -> Iterator[None]:
 def _isolated_default_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("VALIDATION_CACHE_DIR", str(tmp_path / "default-cache"))
     monkeypatch.delenv("VALIDATION_CACHE_ENABLED", raising=False)
+    # The local key seals entries and run manifests: a test's own, never the user's key file.
+    monkeypatch.setenv("VALIDATION_CACHE_LOCAL_KEY", "memo-test-local-key-" + "0" * 32)
     reset_default_cache()
     yield
     reset_default_cache()

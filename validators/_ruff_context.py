@@ -51,6 +51,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from memo import hash_bytes
+from memo import witness as run_witness
 from memo.hashing import RACY_WINDOW_NS, StatSignature, stat_signature
 from memo.recent import Recent
 
@@ -144,7 +145,12 @@ class Observer:
         self._imports: Recent[str, tuple[StatSignature, tuple[str, ...]]] = Recent(_MAX_IMPORTS)
         self._lines: dict[
             tuple[str, str, bool, bool],
-            tuple[tuple[str, ...], tuple[str, ...], tuple[tuple[str, StatSignature | str], ...]],
+            tuple[
+                tuple[str, ...],
+                tuple[str, ...],
+                tuple[tuple[str, StatSignature | str], ...],
+                tuple[tuple[str, str | None], ...],
+            ],
         ] = {}
         self._clock = clock
 
@@ -278,14 +284,15 @@ class Observer:
         key = (root, directory, use_config, imports)
         known = self._lines.get(key)
         if known is not None and all(_unchanged(path, signature) for path, signature in known[2]):
+            _replay(known[3])
             return known[0], known[1]
-        lines, roots, witnesses = _directory_lines(self, root, directory, use_config, imports)
+        lines, roots, witnesses, seen = _directory_lines(self, root, directory, use_config, imports)
         if witnesses is None:
             self._lines.pop(key, None)
         else:
             if len(self._lines) >= _MAX_ENTRIES:
                 self._lines.clear()
-            self._lines[key] = (lines, roots, tuple(witnesses))
+            self._lines[key] = (lines, roots, tuple(witnesses), seen)
         return lines, roots
 
     @staticmethod
@@ -296,6 +303,16 @@ class Observer:
 
 
 OBSERVER = Observer()
+
+
+def _replay(seen: Iterable[tuple[str, str | None]]) -> None:
+    """Tell a recording run (``memo.witness``) what remembered lines were read from."""
+    if run_witness.active():
+        for path, entry in seen:
+            if entry is None:
+                run_witness.file(path)
+            else:
+                run_witness.name(path, entry)
 
 
 # -- import scanning ---------------------------------------------------------------------------
@@ -432,6 +449,16 @@ class _Facts:
         self.witnesses: list[tuple[str, StatSignature | str]] | None = []
         """The listings and files the lines were read from, each under its stat signature;
         None once something was read that no signature vouches for (then nothing is kept)."""
+        self.seen: list[tuple[str, str | None]] = []
+        """Every ``(directory, name)`` looked at and ``(file, None)`` read, for a run's manifest
+        (``memo.witness``): which names' kinds and which files' bytes the lines stand on."""
+
+    def _saw(self, path: str, entry: str | None) -> None:
+        self.seen.append((path, entry))
+        if entry is None:
+            run_witness.file(path)
+        else:
+            run_witness.name(path, entry)
 
     def _witness(self, path: str, signature: StatSignature | str | None) -> None:
         if self.witnesses is not None:
@@ -442,6 +469,7 @@ class _Facts:
 
     def kind(self, directory: str, name: str) -> str:
         """``Observer.kind``, with each directory looked at once per computation."""
+        self._saw(directory, name)
         if directory in self._entries:
             entries = self._entries[directory]
         else:
@@ -458,6 +486,7 @@ class _Facts:
 
     def path_kind(self, path: str) -> str:
         """``_path_kind``, once per computation (or planning pass)."""
+        self._saw(os.path.dirname(path), os.path.basename(path))
         kind = self._kinds.get(path)
         if kind is None:
             kind = self._kinds[path] = _path_kind(path)
@@ -471,6 +500,7 @@ class _Facts:
 
     def file(self, path: str) -> _FileView | None:
         """``Observer.file``, witnessed."""
+        self._saw(path, None)
         view = self.observer.file(path)
         self._witness(path, self.observer.file_signature(path, view))
         return view
@@ -647,9 +677,15 @@ def context_lines(
 
 def _directory_lines(
     observer: Observer, root: str, directory: str, use_config: bool, imports: bool
-) -> tuple[tuple[str, ...], tuple[str, ...], list[tuple[str, StatSignature | str]] | None]:
+) -> tuple[
+    tuple[str, ...],
+    tuple[str, ...],
+    list[tuple[str, StatSignature | str]] | None,
+    tuple[tuple[str, str | None], ...],
+]:
     """The lines every file in ``directory`` shares, the src roots its imports resolve
-    against, and what they were read from (None: nothing vouches for them)."""
+    against, what they were read from (None: nothing vouches for them), and the names
+    and files looked at (``_Facts.seen``)."""
     facts = _Facts(root, observer)
     config: str | None = None
     table: dict[str, object] | None = None
@@ -663,8 +699,9 @@ def _directory_lines(
         patterns = _src_patterns(facts, config, table, root)
         if any(glob.has_magic(pattern) for _, pattern in patterns):
             facts.witnesses = None  # a glob's matches are not vouched for by one listing
+            run_witness.unvouched("a ruff `src` glob: its matches are not vouched for by one listing")
         roots = _src_roots(facts, patterns)
-    return tuple(facts.lines), tuple(roots), facts.witnesses
+    return tuple(facts.lines), tuple(roots), facts.witnesses, tuple(facts.seen)
 
 
 def snapshot(
