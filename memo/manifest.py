@@ -31,12 +31,12 @@ import os
 import secrets
 import stat
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from memo.hashing import StatSignature, hash_file, stat_signature
-from memo.witness import CHANGED, Kind, Witness
+from memo.witness import CHANGED, Witness, witness_id
 
 SCHEMA = 1
 """Bumped whenever the manifest's layout or meaning changes: an older one is a miss."""
@@ -213,10 +213,6 @@ class Verification:
         return self.witnesses_hold and not self.changed
 
 
-def witness_id(kind: Kind, path: str, names: Sequence[str]) -> str:
-    return "\0".join((kind, path, *names))
-
-
 def _signature(data: Any) -> StatSignature:
     size, mtime, ctime, inode, device = (int(part) for part in data)
     return (size, mtime, ctime, inode, device)
@@ -304,7 +300,7 @@ class ManifestStore:
             return False
         return True
 
-    def keys(self) -> list[str]:
+    def run_keys(self) -> list[str]:
         """The run keys with a manifest here (authentic or not)."""
         try:
             with self._directory(create=False) as directory:

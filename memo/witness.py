@@ -219,7 +219,8 @@ class Observed:
     """What a recording run saw validators depend on, beyond each file's own bytes."""
 
     files: set[str] = field(default_factory=set)
-    names: dict[str, set[str]] = field(default_factory=dict)
+    names: dict[str, dict[str, str | None]] = field(default_factory=dict)
+    """``{directory: {name: the kind seen, or None}}``: what a context saw is what it computed from."""
     listings: set[str] = field(default_factory=set)
     undeclared: set[str] = field(default_factory=set)
     """Dimensions whose context no witness vouches for: their checks are planned every run."""
@@ -242,6 +243,35 @@ class Observed:
         for path in sorted(self.listings):
             yield "listing", path, ()
 
+    def seen(self) -> dict[str, str]:
+        """The values the run's checks saw, by ``witness_id``, where every name's kind was seen."""
+        found: dict[str, str] = {}
+        for path, kinds in self.names.items():
+            names = tuple(sorted(kinds))
+            if all(kinds[name] is not None for name in names):
+                found[witness_id("names", path, names)] = "/".join(f"{name}={kinds[name]}" for name in names)
+        return found
+
+    def values_now(self) -> dict[str, str]:
+        """Every file's and listing's value now, by ``witness_id``, and each name's kind filled in.
+
+        Taken before a run's checks, it is what the end of the run is compared against.
+        """
+        for path, kinds in self.names.items():
+            for name in kinds:
+                if kinds[name] is None:
+                    kinds[name] = path_kind(os.path.join(path, name))
+        return {
+            witness_id(kind, path, names): value_of(kind, path, names)
+            for kind, path, names in self.witnesses()
+            if kind != "names"
+        }
+
+
+def witness_id(kind: Kind, path: str, names: Iterable[str]) -> str:
+    """One witness's identity: its kind, its path, and for ``names`` which names."""
+    return "\0".join((kind, path, *names))
+
 
 _recording: contextvars.ContextVar[Observed | None] = contextvars.ContextVar("memo_witnesses", default=None)
 
@@ -261,14 +291,15 @@ def active() -> bool:
     return _recording.get() is not None
 
 
-def name(directory: str, entry: str) -> None:
-    """A context looked at what ``directory/entry`` is (exists, a file, a directory)."""
+def name(directory: str, entry: str, kind: str | None = None) -> None:
+    """A context looked at what ``directory/entry`` is (``kind``: what it saw, as ``path_kind`` says)."""
     sink = _recording.get()
     if sink is not None:
         found = sink.names.get(directory)
         if found is None:
-            found = sink.names[directory] = set()
-        found.add(entry)
+            found = sink.names[directory] = {}
+        if found.get(entry) is None:
+            found[entry] = kind
 
 
 def file(path: str) -> None:

@@ -9,7 +9,6 @@ import os
 import sys
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import memo
@@ -89,6 +88,15 @@ def run(args: argparse.Namespace, engine_class: type[Engine] = Engine, attempt: 
     )
     observed = witness.Observed()
     replayed: _Replayed | None = None
+    surroundings: witness.Observed | None = None
+    if recording and not partly:
+        from memo.engine import recording as records
+
+        # What the files, config, code and tools stand on, and its state before any check runs.
+        surroundings = records.run_witnesses(
+            witness.Observed(), root, paths, os.getcwd(), args.config, engine.validators
+        )
+        surroundings_before = surroundings.values_now()
     try:
         with progress_bar(sys.stdout.isatty() and sys.stderr.isatty() and not args.quiet) as show:
             engine.progress = show
@@ -111,7 +119,12 @@ def run(args: argparse.Namespace, engine_class: type[Engine] = Engine, attempt: 
 
         shutdown_workers()
     if recording and attempt is not None:
-        _record(attempt, args, root, paths, engine, report, observed, replayed, started_ns)
+        if surroundings is not None:
+            _merge(observed, surroundings)
+            before = surroundings_before
+        else:
+            before = {}
+        _record(attempt, engine, report, observed, replayed, started_ns, before)
     return emit.finish(report, args)
 
 
@@ -169,16 +182,24 @@ def _collect(
         overrides[(number, -1 if path is None else index_of[os.fspath(path)])] = result
 
 
+def _merge(observed: witness.Observed, more: witness.Observed) -> None:
+    observed.files |= more.files
+    observed.listings |= more.listings
+    for path, kinds in more.names.items():
+        mine = observed.names.setdefault(path, {})
+        for name, kind in kinds.items():
+            if mine.get(name) is None:
+                mine[name] = kind
+
+
 def _record(
     attempt: Attempt,
-    args: argparse.Namespace,
-    root: Path,
-    paths: list[str] | None,
     engine: Engine,
     report: Report,
     observed: witness.Observed,
     replayed: _Replayed | None,
     started_ns: int,
+    before: dict[str, str],
 ) -> None:
     """Write this run's manifest; a manifest that cannot be made or stored is only a lost shortcut."""
     from memo.engine import recording
@@ -192,7 +213,7 @@ def _record(
                 _carry(observed, held)
             lanes = [(dimension, per_file, list(lane_paths)) for dimension, per_file, lane_paths in replayed.lanes]
             made = recording.build(
-                root=root,
+                root=engine.root,
                 dimension_names=report.dimension_names,
                 lanes=lanes,  # type: ignore[arg-type]
                 log=report.results,
@@ -207,9 +228,8 @@ def _record(
                 "partly", f"{replayed.checked} checks ran, the rest of {report.files} files from the manifest"
             )
         else:
-            recording.run_witnesses(observed, root, paths, os.getcwd(), args.config, engine.validators)
             made = recording.build(
-                root=root,
+                root=engine.root,
                 dimension_names=report.dimension_names,
                 lanes=recording.lanes_of(engine.planned),
                 log=report.results,
@@ -217,6 +237,7 @@ def _record(
                 started_ns=started_ns,
                 previous=previous,
                 verification=attempt.verification,
+                before=before,
             )
             made.served = "checks"
             why = (
@@ -234,6 +255,8 @@ def _carry(observed: witness.Observed, held: Witness) -> None:
     if held.kind == "file":
         observed.files.add(held.path)
     elif held.kind == "names":
-        observed.names.setdefault(held.path, set()).update(held.names)
+        kinds = observed.names.setdefault(held.path, {})
+        for name in held.names:
+            kinds.setdefault(name, None)
     else:
         observed.listings.add(held.path)

@@ -33,9 +33,9 @@ from memo.engine import discovery
 from memo.engine.project import ROOT_MARKERS, search_start, searched
 from memo.engine.resultlog import ResultLog
 from memo.hashing import hash_file, stat_signature
-from memo.manifest import FileEntry, Lane, Manifest, Verification, witness_id
+from memo.manifest import FileEntry, Lane, Manifest, Verification
 from memo.validators import Validator
-from memo.witness import CHANGED, Observed, observe, settled
+from memo.witness import CHANGED, Observed, observe, settled, witness_id
 
 PlannedLane = tuple[str, bool, Sequence[Path | None]]
 """``(dimension, per_file, paths)`` of one lane, in check order."""
@@ -53,7 +53,9 @@ def run_witnesses(
     top = os.path.abspath(root)
     absolute = [os.path.normpath(os.path.join(cwd, path)) for path in paths or ["."]]
     for directory in searched(search_start(absolute), top):
-        observed.names.setdefault(directory, set()).update(ROOT_MARKERS)
+        marks = observed.names.setdefault(directory, {})
+        for marker in ROOT_MARKERS:
+            marks.setdefault(marker, None)
     observed.files.add(os.path.join(top, "pyproject.toml"))
     if config_file is not None:
         observed.files.add(os.path.abspath(config_file))
@@ -91,7 +93,7 @@ def _discovery(observed: Observed, top: str, paths: Sequence[str] | None) -> Non
         if os.path.isdir(target):
             _walk(observed, target)
     for directory in _ancestors(top):
-        observed.names.setdefault(directory, set()).add(".git")
+        observed.names.setdefault(directory, {}).setdefault(".git", None)
     git = _git_dirs(top)
     if git is None:
         return
@@ -127,7 +129,7 @@ def _walk(observed: Observed, top: str) -> None:
                     observed.files.add(entry.path)
                 elif entry.is_dir(follow_symlinks=False):
                     if os.path.isfile(os.path.join(entry.path, "pyvenv.cfg")):
-                        observed.names.setdefault(entry.path, set()).add("pyvenv.cfg")
+                        observed.names.setdefault(entry.path, {}).setdefault("pyvenv.cfg", None)
                     if not discovery.pruned(entry.name, entry.path):
                         stack.append(entry.path)
             except OSError:
@@ -208,6 +210,7 @@ def build(
     previous: Manifest | None = None,
     verification: Verification | None = None,
     unchanged: Mapping[str, int] | None = None,
+    before: Mapping[str, str] | None = None,
 ) -> Manifest:
     """The manifest of a run that started at ``started_ns``: files, results, witnesses.
 
@@ -216,7 +219,9 @@ def build(
     A file is recorded as settled only if what its checks read is what is there now:
     it changed before the run started (less the racy window), or its digest now is
     the one seen as the run started. Otherwise, or with an error among its results, its
-    checks run again next time.
+    checks run again next time. A witness is vouched for the same way: settled before
+    the run, or its value now is the one the run started with (``verification``, or
+    ``before``: taken before the checks ran) or the checks saw (``Observed.seen``).
     """
     lane_rows = tuple(
         Lane(dimension, per_file, per_file and dimension not in observed.undeclared) for dimension, per_file, _ in lanes
@@ -284,7 +289,7 @@ def build(
             earlier_index = earlier.get(name)
             digest_before = None if earlier_index is None else seen.get(earlier_index)
         entries.append(_entry(name, masks[old], started_ns, digest_before))
-    values_before = {} if verification is None else verification.values
+    values_before = {**({} if verification is None else verification.values), **observed.seen(), **(before or {})}
     known = {} if previous is None else {witness_id(w.kind, w.path, w.names): w for w in previous.witnesses}
     return Manifest(
         root=os.path.abspath(root),

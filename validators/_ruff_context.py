@@ -453,12 +453,13 @@ class _Facts:
         """Every ``(directory, name)`` looked at and ``(file, None)`` read, for a run's manifest
         (``memo.witness``): which names' kinds and which files' bytes the lines stand on."""
 
-    def _saw(self, path: str, entry: str | None) -> None:
+    def _saw(self, path: str, entry: str | None, kind: str | None = None) -> str | None:
         self.seen.append((path, entry))
         if entry is None:
             run_witness.file(path)
         else:
-            run_witness.name(path, entry)
+            run_witness.name(path, entry, kind)
+        return kind
 
     def _witness(self, path: str, signature: StatSignature | str | None) -> None:
         if self.witnesses is not None:
@@ -469,7 +470,6 @@ class _Facts:
 
     def kind(self, directory: str, name: str) -> str:
         """``Observer.kind``, with each directory looked at once per computation."""
-        self._saw(directory, name)
         if directory in self._entries:
             entries = self._entries[directory]
         else:
@@ -481,15 +481,18 @@ class _Facts:
             path = os.path.join(directory, name)
             kind = _path_kind(path)
             self._witness(path, kind)
+            self._saw(directory, name, kind)
             return kind
-        return entries.get(name, _ABSENT)
+        found = entries.get(name, _ABSENT)
+        self._saw(directory, name, found)
+        return found
 
     def path_kind(self, path: str) -> str:
         """``_path_kind``, once per computation (or planning pass)."""
-        self._saw(os.path.dirname(path), os.path.basename(path))
         kind = self._kinds.get(path)
         if kind is None:
             kind = self._kinds[path] = _path_kind(path)
+        self._saw(os.path.dirname(path), os.path.basename(path), kind)
         return kind
 
     def show(self, path: str) -> str:
