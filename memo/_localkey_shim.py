@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 import stat
 from pathlib import Path
 
@@ -42,11 +41,11 @@ def _read(path: Path) -> bytes | None:
 
 def _create(path: Path) -> None:
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    draft = path.parent / f".local.key.{os.getpid()}.{secrets.token_hex(4)}"
+    draft = path.parent / f".local.key.{os.getpid()}.{os.urandom(4).hex()}"
     fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
     try:
         try:
-            os.write(fd, (secrets.token_hex(32) + "\n").encode("ascii"))
+            os.write(fd, (os.urandom(32).hex() + "\n").encode("ascii"))
         finally:
             os.close(fd)
         with contextlib.suppress(FileExistsError):
@@ -79,5 +78,5 @@ def local_sealer() -> Signer:
                 key = _read(path)
         except OSError:
             key = None
-    found = _sealers[source] = Signer(key if key is not None else secrets.token_bytes(32))
+    found = _sealers[source] = Signer(key if key is not None else os.urandom(32))
     return found

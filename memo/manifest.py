@@ -28,7 +28,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import secrets
 import stat
 import time
 from collections.abc import Iterator
@@ -281,7 +280,7 @@ class ManifestStore:
         sealed = self._sealer.seal(_seal_key(key), manifest.encode())
         try:
             with self._directory(create=True) as directory:
-                temporary = f".{key}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+                temporary = f".{key}.{os.getpid()}.{os.urandom(4).hex()}.tmp"
                 fd = os.open(temporary, _CREATE_FLAGS, 0o600, dir_fd=directory)
                 try:
                     try:

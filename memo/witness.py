@@ -218,22 +218,52 @@ def observe(
 class Observed:
     """What a recording run saw validators depend on, beyond each file's own bytes."""
 
-    files: set[str] = field(default_factory=set)
+    files: dict[str, str | None] = field(default_factory=dict)
+    """``{path: its value when first seen, or None}``: what the run stood on, as it stood then."""
     names: dict[str, dict[str, str | None]] = field(default_factory=dict)
     """``{directory: {name: the kind seen, or None}}``: what a context saw is what it computed from."""
-    listings: set[str] = field(default_factory=set)
+    listings: dict[str, str | None] = field(default_factory=dict)
     undeclared: set[str] = field(default_factory=set)
     """Dimensions whose context no witness vouches for: their checks are planned every run."""
     unvouched: str | None = None
     """Why nothing recorded can be trusted (a context read something no witness covers); None if all is well."""
 
     def add_path(self, path: str) -> None:
-        """A declared witness: a directory's listing, or a file's content (absent counts)."""
+        """A declared witness, as it is now: a directory's listing, or a file's content (absent counts)."""
         path = os.path.abspath(path)
+        if path in self.files or path in self.listings:
+            return
         if os.path.isdir(path):
-            self.listings.add(path)
+            self.listings[path] = value_of("listing", path)
         else:
-            self.files.add(path)
+            self.files[path] = value_of("file", path)
+
+    def add_file(self, path: str, value: str | None = None) -> None:
+        if self.files.get(path) is None:
+            self.files[path] = value
+
+    def add_listing(self, path: str, value: str | None = None) -> None:
+        if self.listings.get(path) is None:
+            self.listings[path] = value
+
+    def add_name(self, directory: str, name: str, kind: str | None = None) -> None:
+        kinds = self.names.get(directory)
+        if kinds is None:
+            kinds = self.names[directory] = {}
+        if kinds.get(name) is None:
+            kinds[name] = kind
+
+    def merge(self, other: Observed) -> None:
+        """Add what ``other`` saw; where both saw something, the first value seen stands."""
+        for path, value in other.files.items():
+            self.add_file(path, value)
+        for path, value in other.listings.items():
+            self.add_listing(path, value)
+        for directory, kinds in other.names.items():
+            for name, kind in kinds.items():
+                self.add_name(directory, name, kind)
+        self.undeclared |= other.undeclared
+        self.unvouched = self.unvouched or other.unvouched
 
     def witnesses(self) -> Iterator[tuple[Kind, str, tuple[str, ...]]]:
         for path in sorted(self.files):
@@ -244,28 +274,32 @@ class Observed:
             yield "listing", path, ()
 
     def seen(self) -> dict[str, str]:
-        """The values the run's checks saw, by ``witness_id``, where every name's kind was seen."""
+        """The values the run's checks saw (or it started with), by ``witness_id``, where known."""
         found: dict[str, str] = {}
+        for path, value in self.files.items():
+            if value is not None:
+                found[witness_id("file", path, ())] = value
+        for path, value in self.listings.items():
+            if value is not None:
+                found[witness_id("listing", path, ())] = value
         for path, kinds in self.names.items():
             names = tuple(sorted(kinds))
             if all(kinds[name] is not None for name in names):
                 found[witness_id("names", path, names)] = "/".join(f"{name}={kinds[name]}" for name in names)
         return found
 
-    def values_now(self) -> dict[str, str]:
-        """Every file's and listing's value now, by ``witness_id``, and each name's kind filled in.
-
-        Taken before a run's checks, it is what the end of the run is compared against.
-        """
+    def fill(self) -> None:
+        """Observe every value not yet seen, now: taken before a run's checks, what its end is compared against."""
         for path, kinds in self.names.items():
             for name in kinds:
                 if kinds[name] is None:
                     kinds[name] = path_kind(os.path.join(path, name))
-        return {
-            witness_id(kind, path, names): value_of(kind, path, names)
-            for kind, path, names in self.witnesses()
-            if kind != "names"
-        }
+        for path in self.files:
+            if self.files[path] is None:
+                self.files[path] = value_of("file", path)
+        for path in self.listings:
+            if self.listings[path] is None:
+                self.listings[path] = value_of("listing", path)
 
 
 def witness_id(kind: Kind, path: str, names: Iterable[str]) -> str:
@@ -295,18 +329,14 @@ def name(directory: str, entry: str, kind: str | None = None) -> None:
     """A context looked at what ``directory/entry`` is (``kind``: what it saw, as ``path_kind`` says)."""
     sink = _recording.get()
     if sink is not None:
-        found = sink.names.get(directory)
-        if found is None:
-            found = sink.names[directory] = {}
-        if found.get(entry) is None:
-            found[entry] = kind
+        sink.add_name(directory, entry, kind)
 
 
 def file(path: str) -> None:
     """A context read the file ``path`` (or found it missing)."""
     sink = _recording.get()
-    if sink is not None:
-        sink.files.add(path)
+    if sink is not None and path not in sink.files:
+        sink.files[path] = value_of("file", path)
 
 
 def unvouched(reason: str) -> None:

@@ -230,11 +230,25 @@ def guarded(call: Callable[[], int]) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """The ``memo`` command (and ``python -m memo``)."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    """The ``memo`` command (and ``python -m memo``).
+
+    ``memo run`` is first offered to the fast path (``memo.cli.fastpath``), its command
+    line read without building argparse's parser when it is plainly spelt.
+    """
+    words = list(sys.argv[1:] if argv is None else argv)
     found = None
-    if args.command == "run":
+    if words[:1] == ["run"]:
+        from memo.cli import fastpath
+
+        quick = fastpath.quick_args(words[1:])
+        if quick is not None:
+            answered = _fast(quick)
+            if isinstance(answered, int):
+                return answered
+            found = answered
+    parser = build_parser()
+    args = parser.parse_args(words)
+    if args.command == "run" and found is None:
         answered = _fast(args)
         if isinstance(answered, int):
             return answered

@@ -78,11 +78,104 @@ class Attempt:
         )
 
 
+_OFF_WORDS = frozenset({"false", "0", "no", "off"})
+
+
 def enabled() -> bool:
     """Whether the manifest may be used and written: caching on, and the manifest not switched off."""
-    from memo.enabled import FALSE_WORDS, caching_enabled
+    if os.environ.get(SWITCH_ENV, "").strip().lower() in _OFF_WORDS:
+        return False
+    if "VALIDATION_CACHE_ENABLED" not in os.environ:
+        return True  # memo.enabled (and the logging it warns through) is needed only when the switch is set
+    from memo.enabled import caching_enabled
 
-    return caching_enabled() and os.environ.get(SWITCH_ENV, "").strip().lower() not in FALSE_WORDS
+    return caching_enabled()
+
+
+_VALUED = {
+    "--format": "format",
+    "-o": "output",
+    "--output": "output",
+    "--dimension": "dimension",
+    "--dimensions": "dimension",
+    "-j": "jobs",
+    "--jobs": "jobs",
+    "--config": "config",
+    "--cache-dir": "cache_dir",
+    "--remote": "remote",
+    "--remote-mode": "remote_mode",
+}
+_FLAGS = {
+    "--no-cache": "no_cache",
+    "--exit-zero": "exit_zero",
+    "-q": "quiet",
+    "--quiet": "quiet",
+    "--statistics": "statistics",
+}
+_CHOICES = {"format": ("text", "json", "sarif"), "remote_mode": ("read-write", "read-only")}
+
+
+def quick_args(argv: list[str]) -> argparse.Namespace | None:
+    """``memo run ARGV`` as ``memo.cli.app``'s parser reads it, without building that parser; None if unsure.
+
+    Only the plain spellings are read here (no abbreviated option, no ``-j4`` or ``-qj4``,
+    no ``--help``); anything else is None, and argparse reads the command line as ever.
+    """
+    values: dict[str, object] = {
+        "command": "run",
+        "paths": [],
+        "format": "text",
+        "output": None,
+        "no_cache": False,
+        "dimension": None,
+        "jobs": None,
+        "config": None,
+        "cache_dir": None,
+        "remote": None,
+        "remote_mode": None,
+        "exit_zero": False,
+        "quiet": False,
+        "statistics": False,
+    }
+    paths: list[str] = []
+    index = 0
+    closed = False
+    """Whether an option came after the paths: argparse takes the paths as one group."""
+    while index < len(argv):
+        token = argv[index]
+        index += 1
+        if token == "--":
+            return None
+        if not token.startswith("-") or token == "-":
+            if closed:
+                return None
+            paths.append(token)
+            continue
+        closed = bool(paths)
+        name, equals, value = token.partition("=")
+        if name in _FLAGS and not equals:
+            values[_FLAGS[name]] = True
+            continue
+        if name not in _VALUED or (equals and not name.startswith("--")):
+            return None
+        if not equals:
+            if index >= len(argv) or argv[index].startswith("-"):
+                return None
+            value = argv[index]
+            index += 1
+        dest = _VALUED[name]
+        if dest in _CHOICES and value not in _CHOICES[dest]:
+            return None
+        if dest == "jobs":
+            if not value.isdigit() or int(value) < 1:
+                return None
+            values[dest] = int(value)
+        elif dest == "dimension":
+            values[dest] = [*(values[dest] or []), value]  # type: ignore[misc]
+        else:
+            values[dest] = value
+    values["paths"] = paths
+    return argparse.Namespace(**values)
 
 
 def run_key(args: argparse.Namespace, cwd: str) -> str:

@@ -96,7 +96,7 @@ def run(args: argparse.Namespace, engine_class: type[Engine] = Engine, attempt: 
         surroundings = records.run_witnesses(
             witness.Observed(), root, paths, os.getcwd(), args.config, engine.validators
         )
-        surroundings_before = surroundings.values_now()
+        surroundings.fill()
     try:
         with progress_bar(sys.stdout.isatty() and sys.stderr.isatty() and not args.quiet) as show:
             engine.progress = show
@@ -120,11 +120,9 @@ def run(args: argparse.Namespace, engine_class: type[Engine] = Engine, attempt: 
         shutdown_workers()
     if recording and attempt is not None:
         if surroundings is not None:
-            _merge(observed, surroundings)
-            before = surroundings_before
-        else:
-            before = {}
-        _record(attempt, engine, report, observed, replayed, started_ns, before)
+            surroundings.merge(observed)  # what the run started with stands over what was seen later
+            observed = surroundings
+        _record(attempt, engine, report, observed, replayed, started_ns)
     return emit.finish(report, args)
 
 
@@ -182,16 +180,6 @@ def _collect(
         overrides[(number, -1 if path is None else index_of[os.fspath(path)])] = result
 
 
-def _merge(observed: witness.Observed, more: witness.Observed) -> None:
-    observed.files |= more.files
-    observed.listings |= more.listings
-    for path, kinds in more.names.items():
-        mine = observed.names.setdefault(path, {})
-        for name, kind in kinds.items():
-            if mine.get(name) is None:
-                mine[name] = kind
-
-
 def _record(
     attempt: Attempt,
     engine: Engine,
@@ -199,7 +187,6 @@ def _record(
     observed: witness.Observed,
     replayed: _Replayed | None,
     started_ns: int,
-    before: dict[str, str],
 ) -> None:
     """Write this run's manifest; a manifest that cannot be made or stored is only a lost shortcut."""
     from memo.engine import recording
@@ -237,7 +224,6 @@ def _record(
                 started_ns=started_ns,
                 previous=previous,
                 verification=attempt.verification,
-                before=before,
             )
             made.served = "checks"
             why = (
@@ -252,11 +238,11 @@ def _record(
 
 
 def _carry(observed: witness.Observed, held: Witness) -> None:
+    """A witness of the previous manifest, still held: its value stood when this run started."""
     if held.kind == "file":
-        observed.files.add(held.path)
+        observed.add_file(held.path)
     elif held.kind == "names":
-        kinds = observed.names.setdefault(held.path, {})
         for name in held.names:
-            kinds.setdefault(name, None)
+            observed.add_name(held.path, name)
     else:
-        observed.listings.add(held.path)
+        observed.add_listing(held.path)

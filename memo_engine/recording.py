@@ -53,23 +53,22 @@ def run_witnesses(
     top = os.path.abspath(root)
     absolute = [os.path.normpath(os.path.join(cwd, path)) for path in paths or ["."]]
     for directory in searched(search_start(absolute), top):
-        marks = observed.names.setdefault(directory, {})
         for marker in ROOT_MARKERS:
-            marks.setdefault(marker, None)
-    observed.files.add(os.path.join(top, "pyproject.toml"))
+            observed.add_name(directory, marker)
+    observed.add_file(os.path.join(top, "pyproject.toml"))
     if config_file is not None:
-        observed.files.add(os.path.abspath(config_file))
+        observed.add_file(os.path.abspath(config_file))
     _discovery(observed, top, paths)
     for cls in validators:
         for klass in cls.__mro__:
             module = sys.modules.get(klass.__module__)
             source = getattr(module, "__file__", None)
             if source is not None and klass.__module__ != "builtins":
-                observed.files.add(os.path.abspath(source))
+                observed.add_file(os.path.abspath(source))
         _tool(observed, cls)
     for entry in sys.path:
         if entry and os.path.isdir(entry) and os.path.abspath(entry) != os.path.abspath(cwd):
-            observed.listings.add(os.path.abspath(entry))
+            observed.add_listing(os.path.abspath(entry))
     return observed
 
 
@@ -84,7 +83,7 @@ def _tool(observed: Observed, cls: type[Validator]) -> None:
     except Exception:  # the lookup's own failure shows in the results
         return
     if found is not None and found.argv and os.path.isabs(found.argv[0]):
-        observed.files.add(found.argv[0])
+        observed.add_file(found.argv[0])
 
 
 def _discovery(observed: Observed, top: str, paths: Sequence[str] | None) -> None:
@@ -93,21 +92,20 @@ def _discovery(observed: Observed, top: str, paths: Sequence[str] | None) -> Non
         if os.path.isdir(target):
             _walk(observed, target)
     for directory in _ancestors(top):
-        observed.names.setdefault(directory, {}).setdefault(".git", None)
+        observed.add_name(directory, ".git")
     git = _git_dirs(top)
     if git is None:
         return
     git_dir, common_dir, toplevel = git
-    observed.files.update(
-        {
-            os.path.join(git_dir, "index"),
-            os.path.join(common_dir, "info", "exclude"),
-            os.path.join(common_dir, "config"),
-            *_global_git_files(),
-        }
-    )
+    for path in (
+        os.path.join(git_dir, "index"),
+        os.path.join(common_dir, "info", "exclude"),
+        os.path.join(common_dir, "config"),
+        *_global_git_files(),
+    ):
+        observed.add_file(path)
     for directory in _ancestors(top):
-        observed.files.add(os.path.join(directory, ".gitignore"))
+        observed.add_file(os.path.join(directory, ".gitignore"))
         if directory == toplevel:
             break
 
@@ -117,7 +115,7 @@ def _walk(observed: Observed, top: str) -> None:
     stack = [top]
     while stack:
         directory = stack.pop()
-        observed.listings.add(directory)
+        observed.add_listing(directory)
         try:
             with os.scandir(directory) as scan:
                 entries = list(scan)
@@ -126,10 +124,10 @@ def _walk(observed: Observed, top: str) -> None:
         for entry in entries:
             try:
                 if entry.name == ".gitignore":
-                    observed.files.add(entry.path)
+                    observed.add_file(entry.path)
                 elif entry.is_dir(follow_symlinks=False):
                     if os.path.isfile(os.path.join(entry.path, "pyvenv.cfg")):
-                        observed.names.setdefault(entry.path, {}).setdefault("pyvenv.cfg", None)
+                        observed.add_name(entry.path, "pyvenv.cfg")
                     if not discovery.pruned(entry.name, entry.path):
                         stack.append(entry.path)
             except OSError:
@@ -210,7 +208,6 @@ def build(
     previous: Manifest | None = None,
     verification: Verification | None = None,
     unchanged: Mapping[str, int] | None = None,
-    before: Mapping[str, str] | None = None,
 ) -> Manifest:
     """The manifest of a run that started at ``started_ns``: files, results, witnesses.
 
@@ -221,7 +218,7 @@ def build(
     the one seen as the run started. Otherwise, or with an error among its results, its
     checks run again next time. A witness is vouched for the same way: settled before
     the run, or its value now is the one the run started with (``verification``, or
-    ``before``: taken before the checks ran) or the checks saw (``Observed.seen``).
+    taken before the checks ran) or the checks saw (``Observed.seen``).
     """
     lane_rows = tuple(
         Lane(dimension, per_file, per_file and dimension not in observed.undeclared) for dimension, per_file, _ in lanes
@@ -289,7 +286,7 @@ def build(
             earlier_index = earlier.get(name)
             digest_before = None if earlier_index is None else seen.get(earlier_index)
         entries.append(_entry(name, masks[old], started_ns, digest_before))
-    values_before = {**({} if verification is None else verification.values), **observed.seen(), **(before or {})}
+    values_before = {**({} if verification is None else verification.values), **observed.seen()}
     known = {} if previous is None else {witness_id(w.kind, w.path, w.names): w for w in previous.witnesses}
     return Manifest(
         root=os.path.abspath(root),

@@ -555,3 +555,40 @@ def _forget_last() -> Iterator[None]:
     fastpath.LAST = None
     yield
     fastpath.LAST = None
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        [],
+        ["."],
+        ["src", "tests", "-q"],
+        ["--format", "json", "-o", "out.json", "."],
+        ["--format=sarif", "--dimension", "lint", "--dimensions=format,syntax", "--statistics"],
+        ["-j", "2", "--jobs=3", "--config", "c.toml", "--cache-dir", "c", "--exit-zero", "--no-cache"],
+        ["--remote", "redis://localhost:6379/0", "--remote-mode", "read-only", "a.py"],
+    ],
+)
+def test_the_fast_paths_reading_of_the_command_line_is_argparses(argv: list[str]) -> None:
+    from memo.cli import build_parser
+
+    assert fastpath.quick_args(argv) == build_parser().parse_args(["run", *argv])
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--dim", "lint"],  # an abbreviation: argparse's to read
+        ["-j4"],
+        ["-qj", "2"],
+        ["a", "-q", "b"],  # paths after an option: argparse says no
+        ["--format", "xml"],
+        ["--jobs", "0"],
+        ["--output"],
+        ["--", "-weird.py"],
+        ["--help"],
+        ["--unknown"],
+    ],
+)
+def test_anything_unusual_on_the_command_line_is_left_to_argparse(argv: list[str]) -> None:
+    assert fastpath.quick_args(argv) is None
