@@ -126,10 +126,10 @@ class Manifest:
         document = json.loads(data.decode("utf-8", "surrogateescape"))
         if not isinstance(document, dict) or document.get("schema") != SCHEMA:
             raise ValueError("not a manifest of this schema")
-        files = [
-            FileEntry(str(p), None if s is None else _signature(s), bool(t), str(d), int(m))
-            for p, s, t, d, m in document["files"]
-        ]
+        # Sealed by this machine's key, so its types are ours; only the shapes are checked.
+        files = [FileEntry(p, None if s is None else tuple(s), t, d, m) for p, s, t, d, m in document["files"]]
+        if any(type(f.path) is not str or (f.signature is not None and len(f.signature) != 5) for f in files):
+            raise ValueError("a file entry of the wrong shape")
         results = {
             int(i): {int(lane): dict(result) for lane, result in rows.items()}
             for i, rows in document["results"].items()
@@ -210,11 +210,6 @@ class Verification:
     @property
     def unchanged(self) -> bool:
         return self.witnesses_hold and not self.changed
-
-
-def _signature(data: Any) -> StatSignature:
-    size, mtime, ctime, inode, device = (int(part) for part in data)
-    return (size, mtime, ctime, inode, device)
 
 
 # -- storage --------------------------------------------------------------------------------

@@ -273,6 +273,8 @@ def replay(
 
     segments: list[tuple[int, str, list[str | None]]] = []
     results: dict[int, ValidationResult] = {}
+    every: list[str | None] = [entry.path for entry in manifest.files]
+    masks = [entry.lanes for entry in manifest.files]
     stored = manifest.results
     start = 0
     for number, lane in enumerate(manifest.lanes):
@@ -282,21 +284,23 @@ def replay(
             result = overrides.get((number, -1))
             if isinstance(result, ValidationResult):
                 results[start] = result
-        else:
-            bit = 1 << number
-            paths = []
-            for index, entry in enumerate(manifest.files):
-                if entry.lanes & bit:
-                    result = overrides.get((number, index))
-                    if isinstance(result, ValidationResult):
-                        results[start + len(paths)] = result
-                    else:
-                        rows = stored.get(index)
-                        if rows is not None and number in rows:
-                            data = dict(rows[number])
-                            data["cached"] = True
-                            results[start + len(paths)] = ValidationResult.from_dict(data)
-                    paths.append(entry.path)
+            segments.append((start, lane.dimension, paths))
+            start += 1
+            continue
+        bit = 1 << number
+        chosen = [index for index, mask in enumerate(masks) if mask & bit]
+        paths = every if len(chosen) == len(every) else [every[index] for index in chosen]
+        offset_of = None if len(chosen) == len(every) else {index: offset for offset, index in enumerate(chosen)}
+        for index, rows in stored.items():
+            if number in rows:
+                data = dict(rows[number])
+                data["cached"] = True
+                offset = index if offset_of is None else offset_of[index]
+                results[start + offset] = ValidationResult.from_dict(data)
+        for (lane_number, file_index), result in overrides.items():
+            if lane_number == number and file_index >= 0 and isinstance(result, ValidationResult):
+                offset = file_index if offset_of is None else offset_of[file_index]
+                results[start + offset] = result
         segments.append((start, lane.dimension, paths))
         start += len(paths)
     log = ResultLog.replayed(segments, start, results)  # type: ignore[arg-type]
