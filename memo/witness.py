@@ -12,6 +12,9 @@ witness cover it:
   or removed is seen, while the directory's other changes (``/tmp`` is never still) are not.
 - ``listing``: every name in a directory with its kind. The directories a run's discovery
   walked: a file added, removed or renamed changes its directory's listing.
+- ``tracked``: which files git tracks (``git ls-files --cached``), under the signature of
+  its index. A checkout, a commit or ``git add`` rewrites the index; what discovery
+  takes from it, which paths are tracked, changes far less often.
 
 Each is checked through a stat signature first (one ``stat``), and only when that moved,
 by observing the value again: a ``touch`` or a rewrite with the same bytes is no change.
@@ -38,7 +41,7 @@ from typing import Any, Literal
 
 from memo.hashing import RACY_WINDOW_NS, StatSignature, hash_bytes, hash_file, stat_signature
 
-Kind = Literal["file", "names", "listing"]
+Kind = Literal["file", "names", "listing", "tracked"]
 
 ABSENT = "-"
 """The value (or a name's kind) of something that does not exist."""
@@ -102,12 +105,32 @@ def _names_value(path: str, names: Iterable[str]) -> str:
     return "/".join(f"{name}={path_kind(os.path.join(path, name))}" for name in names)
 
 
+def _tracked_value(index: str, work_tree: str) -> str:
+    """The digest of the paths git tracks in ``work_tree`` (whose index is ``index``)."""
+    import subprocess  # nosec B404 - only git ls-files, with a fixed argv and no shell
+
+    if not os.path.exists(index):
+        return ABSENT
+    try:
+        done = subprocess.run(  # nosec B603 B607 - fixed argv, no shell
+            ["git", "ls-files", "-z", "--cached"], cwd=work_tree, capture_output=True, timeout=120, check=False
+        )
+    except (OSError, subprocess.SubprocessError):
+        return CHANGED
+    return hash_bytes(done.stdout) if done.returncode == 0 else CHANGED
+
+
 def value_of(kind: Kind, path: str, names: tuple[str, ...] = ()) -> str:
-    """What ``path`` holds now, as the witness of ``kind`` observes it."""
+    """What ``path`` holds now, as the witness of ``kind`` observes it.
+
+    For ``tracked``, ``path`` is git's index and ``names`` holds the work tree.
+    """
     if kind == "file":
         return _file_value(path)
     if kind == "names":
         return _names_value(path, names)
+    if kind == "tracked":
+        return _tracked_value(path, names[0]) if names else CHANGED
     return _listing_value(path)
 
 
@@ -166,7 +189,7 @@ class Witness:
     @classmethod
     def from_json(cls, data: Any) -> Witness:
         kind, path, names, signature, trusted, value = data
-        if kind not in ("file", "names", "listing"):
+        if kind not in ("file", "names", "listing", "tracked"):
             raise ValueError(f"unknown witness kind {kind!r}")
         return cls(
             kind,
@@ -223,6 +246,8 @@ class Observed:
     names: dict[str, dict[str, str | None]] = field(default_factory=dict)
     """``{directory: {name: the kind seen, or None}}``: what a context saw is what it computed from."""
     listings: dict[str, str | None] = field(default_factory=dict)
+    tracked: dict[str, tuple[str, str | None]] = field(default_factory=dict)
+    """``{git index: (work tree, its value or None)}``."""
     undeclared: set[str] = field(default_factory=set)
     """Dimensions whose context no witness vouches for: their checks are planned every run."""
     unvouched: str | None = None
@@ -246,6 +271,10 @@ class Observed:
         if self.listings.get(path) is None:
             self.listings[path] = value
 
+    def add_tracked(self, index: str, work_tree: str, value: str | None = None) -> None:
+        if self.tracked.get(index, (work_tree, None))[1] is None:
+            self.tracked[index] = (work_tree, value)
+
     def add_name(self, directory: str, name: str, kind: str | None = None) -> None:
         kinds = self.names.get(directory)
         if kinds is None:
@@ -262,6 +291,8 @@ class Observed:
         for directory, kinds in other.names.items():
             for name, kind in kinds.items():
                 self.add_name(directory, name, kind)
+        for index, (work_tree, value) in other.tracked.items():
+            self.add_tracked(index, work_tree, value)
         self.undeclared |= other.undeclared
         self.unvouched = self.unvouched or other.unvouched
 
@@ -272,6 +303,8 @@ class Observed:
             yield "names", path, tuple(sorted(self.names[path]))
         for path in sorted(self.listings):
             yield "listing", path, ()
+        for path in sorted(self.tracked):
+            yield "tracked", path, (self.tracked[path][0],)
 
     def seen(self) -> dict[str, str]:
         """The values the run's checks saw (or it started with), by ``witness_id``, where known."""
@@ -282,6 +315,9 @@ class Observed:
         for path, value in self.listings.items():
             if value is not None:
                 found[witness_id("listing", path, ())] = value
+        for path, (work_tree, value) in self.tracked.items():
+            if value is not None:
+                found[witness_id("tracked", path, (work_tree,))] = value
         for path, kinds in self.names.items():
             names = tuple(sorted(kinds))
             if all(kinds[name] is not None for name in names):
@@ -300,6 +336,9 @@ class Observed:
         for path in self.listings:
             if self.listings[path] is None:
                 self.listings[path] = value_of("listing", path)
+        for path, (work_tree, value) in self.tracked.items():
+            if value is None:
+                self.tracked[path] = (work_tree, value_of("tracked", path, (work_tree,)))
 
 
 def witness_id(kind: Kind, path: str, names: Iterable[str]) -> str:

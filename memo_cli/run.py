@@ -244,5 +244,7 @@ def _carry(observed: witness.Observed, held: Witness) -> None:
     elif held.kind == "names":
         for name in held.names:
             observed.add_name(held.path, name)
+    elif held.kind == "tracked":
+        observed.add_tracked(held.path, held.names[0])
     else:
         observed.add_listing(held.path)

@@ -7,7 +7,7 @@ The witnesses beyond what the validators report themselves (``memo.witness``):
 - **The config.** ``pyproject.toml`` at the root and the ``--config`` file.
 - **Which files are checked.** The listing of every directory discovery walks (a file
   added, removed or renamed, tracked or untracked, changes it), every ``.gitignore``
-  in them and above them up to the repository's top, git's index (what is tracked),
+  in them and above them up to the repository's top, which paths git tracks (through its index),
   ``info/exclude`` and config, the user's git config and global ignore file, and
   whether a ``.git`` exists at the root or above (a ``git init`` changes discovery).
   Directories discovery prunes (``SKIPPED_DIRS``, virtual environments) are not walked;
@@ -97,8 +97,8 @@ def _discovery(observed: Observed, top: str, paths: Sequence[str] | None) -> Non
     if git is None:
         return
     git_dir, common_dir, toplevel = git
+    observed.add_tracked(os.path.join(git_dir, "index"), top)
     for path in (
-        os.path.join(git_dir, "index"),
         os.path.join(common_dir, "info", "exclude"),
         os.path.join(common_dir, "config"),
         *_global_git_files(),
