@@ -190,28 +190,22 @@ def test_a_hundred_thousand_unchanged_files_in_one_pass(
     )
 
 
-def test_edited_files_cost_their_own_checks(
-    benchmark: Any, stdlib_subset: Corpus, sizes: Sizes, tmp_path: Path, record: Callable[[Ratio], Ratio]
-) -> None:
-    root, files = stdlib_subset.root, stdlib_subset.files
-    cache = tmp_path / "cache"
-    _primed(root, cache, len(files))
-    one = files[len(files) // 2]
-    several = files[:: max(1, len(files) // max(1, len(files) // 100))][: max(1, len(files) // 100)]
-    originals = {path: path.read_bytes() for path in [one, *several]}
-    bare = _bare_tools(one, tmp_path / "bandit.json")
+def _edited(
+    benchmark: Any, corpus: Corpus, tmp_path: Path, paths: list[Path], beside: tuple[str, Callable[[], None]]
+) -> dict[str, list[float]]:
+    """Round by round: edit ``paths``, ``memo run .`` (which must run only their checks), ``beside``, a warm run."""
+    root, cache = corpus.root, tmp_path / "cache"
+    _primed(root, cache, len(corpus.files))
+    originals = {path: path.read_bytes() for path in paths}
     edits = 0
     answered: list[tuple[str, tuple[int, int, int]]] = []
 
-    def edit(paths: list[Path]) -> Callable[[], None]:
-        def change() -> None:
-            nonlocal edits
-            edits += 1
-            for path in paths:
-                with open(path, "a", encoding="utf-8") as out:
-                    out.write(f"# benchmark edit {edits}\n")
-
-        return change
+    def edit() -> None:
+        nonlocal edits
+        edits += 1
+        for path in paths:
+            with open(path, "a", encoding="utf-8") as out:
+                out.write(f"# benchmark edit {edits}\n")
 
     def edited() -> None:
         _, how, counts = _memo(root, cache)
@@ -221,49 +215,64 @@ def test_edited_files_cost_their_own_checks(
         _, how, _counts = _memo(root, cache)
         assert how == "manifest"
 
+    try:
+        times = side_by_side(
+            benchmark, ("warm", warm), {"edited": edited, beside[0]: beside[1]}, rounds=4, before_round=edit
+        )
+    finally:
+        for path, data in originals.items():
+            path.write_bytes(data)
+    checks = len(DIMENSIONS.split(",")) * len(paths)
+    assert all(how == "partly" and counts[2] == checks for how, counts in answered), answered
+    return times
+
+
+def test_one_edited_file_costs_its_own_checks(
+    benchmark: Any, stdlib_subset: Corpus, tmp_path: Path, record: Callable[[Ratio], Ratio]
+) -> None:
+    files = stdlib_subset.files
+    one = files[len(files) // 2]
+    bare = _bare_tools(one, tmp_path / "bandit.json")
+
     def bare_one() -> None:
         for argv in bare:
             assert run_measured(argv).returncode in (0, 1, 2)
 
-    def alone() -> None:
-        _memo(root, tmp_path / "alone-cache", "--no-cache", *(str(path) for path in several))
-
-    try:
-        one_times = side_by_side(
-            benchmark, ("edited", edited), {"warm": warm, "bare": bare_one}, rounds=5, before_round=edit([one])
-        )
-        assert all(how == "partly" and counts[2] == 5 for how, counts in answered), answered
-        answered.clear()
-        many = side_by_side(
-            benchmark, ("edited", edited), {"warm": warm, "alone": alone}, rounds=3, before_round=edit(several)
-        )
-        assert all(how == "partly" and counts[2] == 5 * len(several) for how, counts in answered), answered
-    finally:
-        for path, data in originals.items():
-            path.write_bytes(data)
+    times = _edited(benchmark, stdlib_subset, tmp_path, [one], ("bare", bare_one))
     record(
         Ratio(
             "M4",
             f"one file edited: `memo run .` / (warm + bare tools on it), {len(files)} files",
-            paired_ratio(
-                one_times["edited"], [w + b for w, b in zip(one_times["warm"], one_times["bare"], strict=True)]
-            ),
+            paired_ratio(times["edited"], [w + b for w, b in zip(times["warm"], times["bare"], strict=True)]),
             goal=1.1,
             guard=2.0,
             better="lower",
-            detail=f"edited {median(one_times['edited']):.2f} s, warm {median(one_times['warm']):.2f} s, "
-            f"bare tools on the file {median(one_times['bare']):.2f} s",
+            detail=f"edited {median(times['edited']):.2f} s, warm {median(times['warm']):.2f} s, "
+            f"bare tools on the file {median(times['bare']):.2f} s",
         )
     )
+
+
+def test_one_percent_edited_costs_their_own_checks(
+    benchmark: Any, stdlib_subset: Corpus, tmp_path: Path, record: Callable[[Ratio], Ratio]
+) -> None:
+    files = stdlib_subset.files
+    count = max(1, len(files) // 100)
+    several = files[:: len(files) // count][:count]
+
+    def alone() -> None:
+        _memo(stdlib_subset.root, tmp_path / "alone-cache", "--no-cache", *(str(path) for path in several))
+
+    times = _edited(benchmark, stdlib_subset, tmp_path, several, ("alone", alone))
     record(
         Ratio(
             "M5",
-            f"{len(several)} of {len(files)} files edited: `memo run .` / (warm + their checks alone)",
-            paired_ratio(many["edited"], [w + a for w, a in zip(many["warm"], many["alone"], strict=True)]),
+            f"{count} of {len(files)} files edited: `memo run .` / (warm + their checks alone)",
+            paired_ratio(times["edited"], [w + a for w, a in zip(times["warm"], times["alone"], strict=True)]),
             goal=1.2,
             guard=2.0,
             better="lower",
-            detail=f"edited {median(many['edited']):.2f} s, warm {median(many['warm']):.2f} s, "
-            f"their checks alone {median(many['alone']):.2f} s",
+            detail=f"edited {median(times['edited']):.2f} s, warm {median(times['warm']):.2f} s, "
+            f"their checks alone {median(times['alone']):.2f} s",
         )
     )

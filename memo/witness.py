@@ -378,6 +378,24 @@ def file(path: str) -> None:
         sink.files[path] = value_of("file", path)
 
 
+def saw(seen: Iterable[tuple[str, str | None, str | None]]) -> None:
+    """Many ``name`` and ``file`` observations at once: ``(directory, name, kind)`` or ``(file, None, None)``."""
+    sink = _recording.get()
+    if sink is None:
+        return
+    names, files = sink.names, sink.files
+    for path, entry, kind in seen:
+        if entry is None:
+            if path not in files:
+                files[path] = value_of("file", path)
+            continue
+        kinds = names.get(path)
+        if kinds is None:
+            kinds = names[path] = {}
+        if kinds.get(entry) is None:
+            kinds[entry] = kind
+
+
 def unvouched(reason: str) -> None:
     """A context read something no witness can stand for: nothing of this run may be replayed."""
     sink = _recording.get()

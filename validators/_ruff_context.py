@@ -149,7 +149,7 @@ class Observer:
                 tuple[str, ...],
                 tuple[str, ...],
                 tuple[tuple[str, StatSignature | str], ...],
-                tuple[tuple[str, str | None], ...],
+                tuple[tuple[str, str | None, str | None], ...],
             ],
         ] = {}
         self._clock = clock
@@ -284,7 +284,7 @@ class Observer:
         key = (root, directory, use_config, imports)
         known = self._lines.get(key)
         if known is not None and all(_unchanged(path, signature) for path, signature in known[2]):
-            _replay(known[3])
+            run_witness.saw(known[3])
             return known[0], known[1]
         lines, roots, witnesses, seen = _directory_lines(self, root, directory, use_config, imports)
         if witnesses is None:
@@ -303,16 +303,6 @@ class Observer:
 
 
 OBSERVER = Observer()
-
-
-def _replay(seen: Iterable[tuple[str, str | None]]) -> None:
-    """Tell a recording run (``memo.witness``) what remembered lines were read from."""
-    if run_witness.active():
-        for path, entry in seen:
-            if entry is None:
-                run_witness.file(path)
-            else:
-                run_witness.name(path, entry)
 
 
 # -- import scanning ---------------------------------------------------------------------------
@@ -449,17 +439,12 @@ class _Facts:
         self.witnesses: list[tuple[str, StatSignature | str]] | None = []
         """The listings and files the lines were read from, each under its stat signature;
         None once something was read that no signature vouches for (then nothing is kept)."""
-        self.seen: list[tuple[str, str | None]] = []
-        """Every ``(directory, name)`` looked at and ``(file, None)`` read, for a run's manifest
-        (``memo.witness``): which names' kinds and which files' bytes the lines stand on."""
+        self.seen: list[tuple[str, str | None, str | None]] = []
+        """Every ``(directory, name, kind)`` looked at and ``(file, None, None)`` read, for a run's
+        manifest (``memo.witness.saw``): which names' kinds and which files' bytes the lines stand on."""
 
-    def _saw(self, path: str, entry: str | None, kind: str | None = None) -> str | None:
-        self.seen.append((path, entry))
-        if entry is None:
-            run_witness.file(path)
-        else:
-            run_witness.name(path, entry, kind)
-        return kind
+    def _saw(self, path: str, entry: str | None, kind: str | None = None) -> None:
+        self.seen.append((path, entry, kind))
 
     def _witness(self, path: str, signature: StatSignature | str | None) -> None:
         if self.witnesses is not None:
@@ -675,6 +660,7 @@ def context_lines(
     facts.lines = list(lines)
     if modules is not None:
         _module_facts(facts, roots, modules)
+        run_witness.saw(facts.seen)
     return facts.lines
 
 
@@ -684,7 +670,7 @@ def _directory_lines(
     tuple[str, ...],
     tuple[str, ...],
     list[tuple[str, StatSignature | str]] | None,
-    tuple[tuple[str, str | None], ...],
+    tuple[tuple[str, str | None, str | None], ...],
 ]:
     """The lines every file in ``directory`` shares, the src roots its imports resolve
     against, what they were read from (None: nothing vouches for them), and the names
@@ -704,6 +690,7 @@ def _directory_lines(
             facts.witnesses = None  # a glob's matches are not vouched for by one listing
             run_witness.unvouched("a ruff `src` glob: its matches are not vouched for by one listing")
         roots = _src_roots(facts, patterns)
+    run_witness.saw(facts.seen)
     return tuple(facts.lines), tuple(roots), facts.witnesses, tuple(facts.seen)
 
 
