@@ -115,7 +115,7 @@ def _unchanged_rows(
             f"warm `memo run .` (manifest) / `ruff check --no-cache .`, {label}",
             paired_ratio(times["memo_warm"], times["ruff"]),
             goal=1.0,
-            guard=2.5,
+            guard=4.0,
             better="lower",
             detail=detail,
         )
