@@ -94,7 +94,7 @@ def run(args: argparse.Namespace, engine_class: type[Engine] = Engine, attempt: 
 
         # What the files, config, code and tools stand on, and its state before any check runs.
         surroundings = records.run_witnesses(
-            witness.Observed(), root, paths, os.getcwd(), args.config, engine.validators
+            witness.Observed(), root, paths, os.getcwd(), args.config, engine.validators, fastpath.cache_directory(args)
         )
         surroundings.fill()
     try:

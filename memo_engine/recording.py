@@ -48,8 +48,13 @@ def run_witnesses(
     cwd: str,
     config_file: str | None,
     validators: Iterable[type[Validator]],
+    cache_dir: str | None = None,
 ) -> Observed:
-    """Add to ``observed`` what the run's root, config, files, code and tools stand on."""
+    """Add to ``observed`` what the run's root, config, files, code and tools stand on.
+
+    ``cache_dir``, when it lies in the tree, is not walked: the run itself writes there,
+    and nothing in it is ever checked.
+    """
     top = os.path.abspath(root)
     absolute = [os.path.normpath(os.path.join(cwd, path)) for path in paths or ["."]]
     for directory in searched(search_start(absolute), top):
@@ -58,7 +63,7 @@ def run_witnesses(
     observed.add_file(os.path.join(top, "pyproject.toml"))
     if config_file is not None:
         observed.add_file(os.path.abspath(config_file))
-    _discovery(observed, top, paths)
+    _discovery(observed, top, paths, None if cache_dir is None else os.path.abspath(cache_dir))
     for cls in validators:
         for klass in cls.__mro__:
             module = sys.modules.get(klass.__module__)
@@ -86,11 +91,11 @@ def _tool(observed: Observed, cls: type[Validator]) -> None:
         observed.add_file(found.argv[0])
 
 
-def _discovery(observed: Observed, top: str, paths: Sequence[str] | None) -> None:
+def _discovery(observed: Observed, top: str, paths: Sequence[str] | None, cache_dir: str | None) -> None:
     targets = [os.path.abspath(os.path.join(top, path)) for path in (paths or [top])]
     for target in targets:
         if os.path.isdir(target):
-            _walk(observed, target)
+            _walk(observed, target, cache_dir)
     for directory in _ancestors(top):
         observed.add_name(directory, ".git")
     git = _git_dirs(top)
@@ -110,8 +115,8 @@ def _discovery(observed: Observed, top: str, paths: Sequence[str] | None) -> Non
             break
 
 
-def _walk(observed: Observed, top: str) -> None:
-    """Every directory discovery would walk under ``top``, its listing, and its ``.gitignore``."""
+def _walk(observed: Observed, top: str, cache_dir: str | None) -> None:
+    """Every directory discovery would walk under ``top`` (but the cache), its listing, and its ``.gitignore``."""
     stack = [top]
     while stack:
         directory = stack.pop()
@@ -128,7 +133,7 @@ def _walk(observed: Observed, top: str) -> None:
                 elif entry.is_dir(follow_symlinks=False):
                     if os.path.isfile(os.path.join(entry.path, "pyvenv.cfg")):
                         observed.add_name(entry.path, "pyvenv.cfg")
-                    if not discovery.pruned(entry.name, entry.path):
+                    if not discovery.pruned(entry.name, entry.path) and entry.path != cache_dir:
                         stack.append(entry.path)
             except OSError:
                 continue

@@ -332,6 +332,19 @@ def test_another_config_file_or_an_edit_of_it_is_seen(runs: Runs, tree: Path, tm
     after_change(runs, "--config", str(config))
 
 
+def test_a_cache_directory_inside_the_tree_does_not_keep_the_manifest_from_settling(
+    tree: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    inside = Runs(tree, tree / ".memo-cache", capsys, monkeypatch)
+    inside.report()  # makes the cache directory: a change to the tree, once
+    served(inside)
+    (tree / "app/util.py").write_text("VALUE = 2\n")
+    _, how = inside.report()
+    assert how == "partly"  # the entries it wrote into the tree's cache are no change to the tree
+    again, how = inside.report()
+    assert how == "manifest" and again == inside.uncached()
+
+
 def test_a_run_from_another_directory_is_its_own_configuration(runs: Runs, tree: Path) -> None:
     served(runs)
     report, how = runs.report(cwd=tree / "app")
