@@ -22,14 +22,12 @@ from benchmarks._ratios import Ratio, median, timed
 from benchmarks._runs import memo_command
 from benchmarks.conftest import Corpus, Sizes
 from memo import ValidationCache
+from memo.credentials import SIGNING_KEY_ENV
 from memo.engine import Engine
 from memo.lease import LeasePolicy
 from memo.remote import RemoteTier
-from memo.signing import SECRET_ENV, Signer
 from memo.validators import DEFAULT_DIMENSIONS, resolve
-from tests.remote_support import RedisServer
-
-SECRET = "benchmark-secret"  # nosec B105 - a benchmark-only signing secret
+from tests.remote_support import SIGNING_KEY, RedisServer, signer
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +46,7 @@ def _run(root: Path, cache: ValidationCache) -> tuple[int, int]:
 
 
 def _tier(server: RedisServer) -> RemoteTier:
-    return RemoteTier(server.url, Signer(SECRET), lease=LeasePolicy(wait_s=120.0))
+    return RemoteTier(server.url, signer(), lease=LeasePolicy(wait_s=120.0))
 
 
 def test_a_warm_shared_cache_serves_an_empty_machine(
@@ -108,7 +106,7 @@ def test_machines_started_together_run_each_check_about_once(
     stdlib_subset: Corpus, tmp_path: Path, redis_server: RedisServer, record: Callable[[Ratio], Ratio]
 ) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("VALIDATION_CACHE")}
-    env |= {SECRET_ENV: SECRET, "VALIDATION_CACHE_REMOTE": redis_server.url}
+    env |= {SIGNING_KEY_ENV: SIGNING_KEY, "VALIDATION_CACHE_REMOTE": redis_server.url}
 
     def machine(name: str) -> subprocess.Popen[str]:
         argv = [*memo_command(), "run", ".", "--format", "json", "--cache-dir", str(tmp_path / name)]

@@ -17,7 +17,8 @@ from typing import Any as _Any
 if _TYPE_CHECKING:
     from memo.batch import Batcher
     from memo.binding import CacheBinding, bind_cache, current_binding, reset_default_cache
-    from memo.cache import CACHE_TTL, CacheKey, ValidationCache, default_cache_dir
+    from memo.cache import ValidationCache
+    from memo.cacheopts import CACHE_TTL, default_cache_dir
     from memo.decorator import (
         cache_plan,
         cached_validation,
@@ -31,6 +32,7 @@ if _TYPE_CHECKING:
     from memo.explain import Explanation, explain
     from memo.hashing import HASH_ALGORITHM, HashMemo, hash_bytes, hash_file
     from memo.keys import SCHEMA_VERSION, KeyParts, ValidatorIdentity, canonical_config, config_hash, derive_key
+    from memo.pathapi import CacheKey
     from memo.results import Finding, Status, ValidationResult
     from memo.store import CACHE_AVAILABLE, DiskStore, MemoryStore, Store
 
@@ -83,9 +85,9 @@ __all__ = [
 _HOMES: dict[str, str] = {
     "Batcher": "memo.batch",
     "CACHE_AVAILABLE": "memo.store",
-    "CACHE_TTL": "memo.cache",
+    "CACHE_TTL": "memo.cacheopts",
     "CacheBinding": "memo.binding",
-    "CacheKey": "memo.cache",
+    "CacheKey": "memo.pathapi",
     "ConfigHashError": "memo.errors",
     "DiskStore": "memo.store",
     "Explanation": "memo.explain",
@@ -111,7 +113,7 @@ _HOMES: dict[str, str] = {
     "canonical_config": "memo.keys",
     "config_hash": "memo.keys",
     "current_binding": "memo.binding",
-    "default_cache_dir": "memo.cache",
+    "default_cache_dir": "memo.cacheopts",
     "derive_key": "memo.keys",
     "explain": "memo.explain",
     "hash_bytes": "memo.hashing",

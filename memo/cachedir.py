@@ -60,6 +60,7 @@ VALUE_NAME = re.compile(r"[0-9a-f]{2}/[0-9a-f]{2}/[0-9a-f]{28}\.val")
 """The relative names diskcache gives value files (``Disk.filename`` on POSIX)."""
 
 _LEVEL_NAME = re.compile(r"[0-9a-f]{2}")
+_LEAF_NAME = re.compile(r"[0-9a-f]{28}\.val")
 
 
 def open_directory(path: str, *, create: bool) -> int:
@@ -127,6 +128,75 @@ def open_directory(path: str, *, create: bool) -> int:
     return fd
 
 
+def open_subdirectory(root: int, name: str, where: str, *, create: bool) -> int:
+    """A descriptor of directory ``name`` directly inside the checked directory held as ``root``.
+
+    Opened relative to ``root`` with ``O_NOFOLLOW``: a symlink there (a restored cache's
+    ``explain -> ~/somewhere``) is refused, never followed, so nothing memo keeps under
+    the cache can land outside it. The subdirectory is checked as the cache directory
+    itself is (this user's, writable by no one else); made 0700 when missing and ``create``.
+    ``StoreUnavailableError`` names ``where`` when it is a link, not a directory or untrusted.
+    """
+    if "/" in name or name in ("", ".", ".."):
+        raise ValueError(f"not a name: {name!r}")
+    try:
+        try:
+            fd = os.open(name, _DIR_FLAGS, dir_fd=root)
+        except FileNotFoundError:
+            if not create:
+                raise
+            with contextlib.suppress(FileExistsError):
+                os.mkdir(name, 0o700, dir_fd=root)
+                os.chmod(name, 0o700, dir_fd=root)  # mkdir's mode is filtered by the umask
+            fd = os.open(name, _DIR_FLAGS, dir_fd=root)
+    except OSError as exc:
+        if exc.errno in (errno.ELOOP, errno.ENOTDIR, errno.EMLINK):
+            raise StoreUnavailableError(f"not using {where}: it is a symlink or not a directory") from exc
+        raise
+    try:
+        _check(fd, where, os.geteuid(), final=True)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def held_path(fd: int, fallback: str) -> str:
+    """A path that reaches the directory held as ``fd`` itself, for code that opens by path (sqlite).
+
+    ``/proc/self/fd/N`` is resolved by the kernel to the very directory held open, whatever
+    names were changed since it was checked: a symlink or a rename on the way cannot
+    redirect it. sqlite turns it into the directory's current canonical path before
+    opening (it resolves links itself), and every name on that path is one that only
+    root or this user can change (``open_directory`` checked it). Without ``/proc``,
+    ``fallback`` (the checked path) is returned when it still names the held directory.
+    """
+    held = os.fstat(fd)
+    for path in (f"/proc/self/fd/{fd}", fallback):
+        try:
+            info = os.stat(path)
+        except OSError:
+            continue
+        if (info.st_dev, info.st_ino) == (held.st_dev, held.st_ino):
+            return path
+    raise StoreUnavailableError(f"not using {fallback}: it no longer names the directory that was checked")
+
+
+def read_small(root: int, name: str, limit: int) -> bytes | None:
+    """The first ``limit`` bytes of regular file ``name`` directly in ``root``; None if absent or not a regular file.
+
+    A symlink is not followed (None), a FIFO or device is not read.
+    """
+    try:
+        fd = os.open(name, _READ_FLAGS, dir_fd=root)
+    except OSError:
+        return None
+    with contextlib.closing(_Fd(fd)):
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        return _read_at_most(fd, limit)
+
+
 def _names(path: str) -> list[str]:
     """The names of ``path`` as a stack (first name last); ``.`` and empty names are no-ops."""
     return [name for name in reversed(path.split("/")) if name not in ("", ".")]
@@ -178,8 +248,14 @@ def create_file(root: int, name: str, data: bytes) -> bool:
         fd = os.open(name, _CREATE_FLAGS, 0o600, dir_fd=root)
     except FileExistsError:
         return False
-    with contextlib.closing(_Fd(fd)):
-        _write_all(fd, data)
+    try:
+        with contextlib.closing(_Fd(fd)):
+            _write_all(fd, data)
+    except BaseException:
+        # A half-written file (the disk was full) is not left to be taken for a whole one.
+        with contextlib.suppress(OSError):
+            os.unlink(name, dir_fd=root)
+        raise
     return True
 
 
@@ -305,10 +381,13 @@ class ValueFiles:
         self._prune(first, lambda _: [second], lambda _: [leaf])
 
     def remove_all(self) -> None:
-        """Remove every value file and directory (``ab/cd/*``), as when the database is rebuilt."""
+        """Remove every value file (``ab/cd/<28 hex>.val``) and the directories left empty: a rebuild.
+
+        Only names diskcache gives value files: anything else under ``ab/cd`` is not memo's and stays.
+        """
         for first in _list(self.root):
             if _LEVEL_NAME.fullmatch(first):
-                self._prune(first, _list, _list)
+                self._prune(first, _levels, _value_names)
 
     def _prune(
         self, first: str, seconds: Callable[[int], Iterable[str]], leaves: Callable[[int], Iterable[str]]
@@ -334,6 +413,14 @@ class ValueFiles:
             finally:
                 os.close(top)
             os.rmdir(first, dir_fd=self.root)
+
+
+def _levels(directory: int) -> list[str]:
+    return [name for name in _list(directory) if _LEVEL_NAME.fullmatch(name)]
+
+
+def _value_names(directory: int) -> list[str]:
+    return [name for name in _list(directory) if _LEAF_NAME.fullmatch(name)]
 
 
 def _list(directory: int) -> list[str]:

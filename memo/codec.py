@@ -9,7 +9,9 @@ objects, because decoding is on the hit path: positional data parses faster and 
 the dataclasses with no per-field lookups::
 
     [schema, key, expires_at, dimension, passed, error, duration_s,
-     [[path, line, column, code, message, severity], ...]]
+     [[path, line, column, code, message, severity(, cell)], ...]]
+
+A finding in a notebook carries its cell as a seventh element; other rows have six.
 """
 
 from __future__ import annotations
@@ -38,10 +40,13 @@ matches, and an envelope (which ``encode_entry`` writes without any) needs neith
 def encode_entry(key: str, result: ValidationResult, expires_at: float | None) -> bytes:
     """The bytes stored for ``result`` under ``key``."""
     own = result.file_path
-    rows = [
+    rows: list[list[Any]] = [
         [_THIS_FILE if f.path == own else (f.path or None), f.line, f.column, f.code, f.message, f.severity]
         for f in result.findings
     ]
+    for row, finding in zip(rows, result.findings, strict=True):
+        if finding.cell is not None:
+            row.append(finding.cell)
     envelope = [
         SCHEMA_VERSION,
         key,
@@ -97,5 +102,13 @@ def _findings(rows: list[Any], own: str) -> list[Finding]:
             Finding(own if path == _THIS_FILE else path or "", line, column, code, message, severity)
             for path, line, column, code, message, severity in rows
         ]
-    except (ValueError, TypeError) as exc:
+    except ValueError:
+        pass  # a notebook's rows carry their cell: the rare case, kept off the common path
+    except TypeError as exc:
+        raise UnsafeEntryError(f"entry is malformed: {exc}") from exc
+    if not all(type(row) is list and len(row) in (6, 7) for row in rows):
+        raise UnsafeEntryError("entry is malformed: a finding row has neither six nor seven fields")
+    try:
+        return [Finding(own if row[0] == _THIS_FILE else row[0] or "", *row[1:]) for row in rows]
+    except TypeError as exc:
         raise UnsafeEntryError(f"entry is malformed: {exc}") from exc

@@ -18,7 +18,9 @@ longer runs, runs as a zombie, or started at another time (the pid was reused), 
 boot that is not this one. So a killed holder frees its leases at once, and a holder
 that is alive keeps them without renewing, however long its check (mypy) takes; a waiter
 still stops waiting after ``wait_s`` and runs the check itself. The expiry only matters
-for a holder whose liveness cannot be checked (another host sharing the directory).
+for a holder whose liveness cannot be checked (another host sharing the directory), and
+it is believed only within the policy's ``ttl_ms``: a lease expiring further ahead than
+a lease can last (a row planted in a restored cache) is free.
 """
 
 from __future__ import annotations
@@ -167,11 +169,15 @@ def lease_is_free(
     now: float,
     gone: Callable[[Holder], bool] = process_gone,
     ours: Container[str] = frozenset(),
+    longest_s: float = LOCAL_POLICY.ttl_ms / 1000,
 ) -> bool:
     """Whether the lease stored as ``data`` can be taken: absent, malformed, expired or its holder gone.
 
     ``ours``: tokens of the asking ``LocalLeases``; within one cache, single flight already
     runs a key once, so a lease it still holds (a flight being torn down) is no reason to wait.
+    ``longest_s``: how long a lease can last. One expiring further ahead (or at no number:
+    NaN, infinity) was not taken by a process with this policy: a row planted in a
+    restored cache is free, never a wait until its own expiry.
     """
     if data is None:
         return True
@@ -179,7 +185,7 @@ def lease_is_free(
     if lease is None:
         return True
     holder, token, expires_at = lease
-    if now >= expires_at:
+    if not now < expires_at <= now + longest_s:
         return True
     if holder == this_process():
         with _live_lock:
@@ -290,7 +296,7 @@ class LocalLeases:
             # ``update_many`` calls this once per item, in order: ``len(taken)`` is the item's index.
             _, token, ttl_ms = items[len(taken)]
             now = self._clock()
-            if not lease_is_free(current, now, gone, self._held):
+            if not lease_is_free(current, now, gone, self._held, self.policy.ttl_ms / 1000):
                 taken.append(False)
                 return KEEP
             taken.append(True)
@@ -323,7 +329,7 @@ class LocalLeases:
         gone = functools.cache(process_gone)
         for key in keys:
             try:
-                held = not lease_is_free(self.store.get(key), now, gone, self._held)
+                held = not lease_is_free(self.store.get(key), now, gone, self._held, self.policy.ttl_ms / 1000)
             except StoreError as exc:
                 self._failed(exc)
                 return dict.fromkeys(keys)

@@ -8,13 +8,20 @@ What it guarantees:
   circuit breaker), so a run pays at most one connect timeout; a stalled server costs
   each batch at most ``op_timeout``, and a few stalls in a row turn the tier off too.
 - It is cheap on the hit path. Lookups that arrive in one event-loop tick go out as one
-  ``MGET`` (``memo.batch.Batcher``); writes queue up and go out as one pipeline.
-- It cannot be used against the machine. Values are sealed with HMAC-SHA256 over key and
-  value (``memo.signing``); anything that does not verify is a miss, counted, and never
-  decoded. Values are memo's JSON entries, never pickles, capped in size, and stored
-  with a TTL under a versioned key prefix. Without a secret the tier does not start.
+  pipeline (``memo.batch.Batcher``); writes queue up and go out as one pipeline.
+- It is bounded whatever the server holds. A lookup reads at most ``PROBE_BYTES`` of a
+  value, and a longer one whole only if its length is within the size cap, so an
+  oversized value is refused before it is transferred; a value of another type is a
+  counted miss; a reply of the wrong shape turns the tier off with one line; a slow reply
+  costs a batch at most ``connect_timeout + op_timeout``.
+- It cannot be used against the machine. Values are signed with Ed25519 over key and
+  value (``memo.signing``); anything no accepted key signed is a miss, counted, and
+  never decoded. Values are memo's JSON entries, never pickles, capped in size, and
+  stored with a TTL under a versioned key prefix. Without a key the tier does not start.
 - Untrusted jobs can read and never write: ``mode="read-only"`` sends no write, no
-  lease, no delete.
+  lease, no delete, and a tier without the private key (public keys only) is read-only
+  whatever the mode, since nothing it signed would be accepted. A server that refuses a
+  write (a Redis ACL user allowed to read only) turns the tier read-only, with a warning.
 - The password comes from the URL or ``$VALIDATION_CACHE_REMOTE_PASSWORD``; every message
   shows the address with the password replaced by ``***``.
 """
@@ -29,18 +36,18 @@ import os
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from memo.batch import Batcher
+from memo.credentials import PASSWORD_ENV, REMOTE_ENV, SIGNING_KEY_ENV, VERIFY_KEYS_ENV
 from memo.lease import Claim, LeasePolicy, claim
-from memo.signing import SECRET_ENV, Signer, signer_from_environment
+from memo.replies import describe_failure, pipeline_reply
+from memo.signing import Signer, signer_from_environment
 
 log = logging.getLogger("memo")
 
-REMOTE_ENV = "VALIDATION_CACHE_REMOTE"
 MODE_ENV = "VALIDATION_CACHE_REMOTE_MODE"
-PASSWORD_ENV = "VALIDATION_CACHE_REMOTE_PASSWORD"  # nosec B105 - the name of an environment variable, not a password
 
 READ_WRITE = "read-write"
 READ_ONLY = "read-only"
@@ -56,12 +63,36 @@ DEFAULT_MAX_TTL_S = 7 * 86400
 """Entries that never expire locally still expire remotely: the shared tier is not an archive."""
 DEFAULT_CONNECT_TIMEOUT_S = 1.0
 DEFAULT_OP_TIMEOUT_S = 0.5
+PROBE_BYTES = 64 * 1024
+"""Bytes of each value a lookup reads in its one round trip (``GETRANGE key 0 PROBE_BYTES``).
+
+An entry is a few KB, so a lookup is one round trip; a longer value (one more byte came
+back) has its length asked for (``STRLEN``) and is read whole only if it is within the
+size cap. So a value over the cap is refused having cost at most ``PROBE_BYTES + 1``
+bytes, whatever its size, and a batch of lookups transfers at most its size times that.
+"""
+LARGE_READ_BUDGET = 8 * 2**20
+"""Bytes of values longer than ``PROBE_BYTES`` read in one round trip: their memory at once."""
 STALLS_BEFORE_OFF = 3
 """Timeouts in a row (a stalled server) after which the tier is off for the run."""
 
 _RELEASE = """
 if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
 return 0
+"""
+
+_TAKE = """
+local left = redis.call('pttl', KEYS[1])
+if left == -2 or left == -1 or left > tonumber(ARGV[2]) then
+  redis.call('set', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
+end
+return 0
+"""
+"""Take a lease: ``SET NX PX``, and also over a key no lease leaves (no expiry, or one further ahead than ours).
+
+A key planted without an expiry (or with a year's) would otherwise make every machine
+wait ``wait_s`` on each key; sent whole (``EVAL``), so taking stays one round trip.
 """
 
 T = TypeVar("T")
@@ -176,7 +207,8 @@ class RemoteTier:
 
         self.url = check_address(url)
         self.address = redact(url)
-        self.mode = check_mode(mode)
+        # Without the private key nothing this tier wrote would be accepted: read only.
+        self.mode = check_mode(mode) if signer.can_sign else READ_ONLY
         self.max_value_bytes = max_value_bytes
         self.max_ttl_s = max_ttl_s
         self.op_timeout = op_timeout
@@ -204,6 +236,9 @@ class RemoteTier:
         self._reads: Batcher[str, bytes | None] = Batcher(self._read_batch, max_batch=max_batch)
         self._lease_reads: Batcher[tuple[str, str, int], tuple[bool, bytes | None] | None] = Batcher(
             self._lease_batch, max_batch=max_batch
+        )
+        self._lease_states: Batcher[str, tuple[bytes | None, bool] | None] = Batcher(
+            self._lease_state_batch, max_batch=max_batch
         )
         self._lock = threading.Lock()
         self._pending: list[tuple[str, str, bytes | str, int]] = []
@@ -237,9 +272,21 @@ class RemoteTier:
         log.warning("memo remote cache: %s is off for this run (%s); using the local cache only", self.address, reason)
 
     def _failed(self, exc: BaseException) -> None:
-        """Count a failed round trip; a connection failure, or a few stalls in a row, turn the tier off."""
+        """Count a failed round trip; a connection failure, or a few stalls in a row, turn the tier off.
+
+        A write the server refused for want of permission (an ACL user allowed to read
+        only) turns the tier read-only instead: its reads are still good.
+        """
         self.counters.errors += 1
         message = self._clean(" ".join(str(exc).split()) or type(exc).__name__)
+        if type(exc).__name__ == "NoPermissionError" and self.mode == READ_WRITE:
+            self.mode = READ_ONLY
+            log.warning(
+                "memo remote cache: %s refused a write (%s); reading only for the rest of this run",
+                self.address,
+                message,
+            )
+            return
         stalled = isinstance(exc, (TimeoutError, asyncio.TimeoutError)) or type(exc).__name__ == "TimeoutError"
         if stalled and "connect" not in message.lower():
             self.counters.timeouts += 1
@@ -247,7 +294,7 @@ class RemoteTier:
             if self._stalls_in_row >= STALLS_BEFORE_OFF:
                 self._turn_off(f"{STALLS_BEFORE_OFF} requests in a row timed out after {self.op_timeout:g}s")
             return
-        self._turn_off(f"{type(exc).__name__}: {message}")
+        self._turn_off(describe_failure(exc, message))
 
     async def _off_loop(self, call: Callable[[], T]) -> T | None:
         """``call()`` on the pool, waited on for a bounded time; None (counted) if it failed."""
@@ -270,14 +317,66 @@ class RemoteTier:
     # -- reads --------------------------------------------------------------------------------
 
     async def _read_batch(self, names: Sequence[str]) -> Mapping[str, bytes | None]:
-        values = (
-            await self._off_loop(lambda: cast("list[bytes | None]", self._client.mget(names)))
-            if self.available
-            else None
-        )
+        values = await self._off_loop(lambda: self._read_values(names)) if self.available else None
         if values is None:
             return dict.fromkeys(names)
         return dict(zip(names, values, strict=True))
+
+    def _read_values(self, names: Sequence[str], before: Callable[[Any], None] | None = None) -> list[Any]:
+        """The values under ``names``, each read only if within the size cap (on the pool, blocking).
+
+        One pipeline of ``GETRANGE name 0 PROBE_BYTES`` (see ``PROBE_BYTES``), after the
+        commands ``before`` adds, whose replies come first. A missing key, a value of
+        another type or over the cap is None (the last two counted as rejected), so
+        whatever the server holds, a lookup transfers a bounded number of bytes.
+        """
+        probe = min(PROBE_BYTES, self.max_value_bytes)
+        pipe = self._client.pipeline(transaction=False)
+        if before is not None:
+            before(pipe)
+        for name in names:
+            pipe.getrange(name, 0, probe)
+        expected = len(pipe)
+        replies = pipeline_reply(pipe.execute(raise_on_error=False), expected)
+        first = len(replies) - len(names)
+        for reply in replies[:first]:
+            if isinstance(reply, Exception):  # a refused lease take (an ACL reader): the tier's failure policy decides
+                raise reply
+        values: list[bytes | None] = [self._bounded(reply, probe) for reply in replies[first:]]
+        longer = [i for i, reply in enumerate(replies[first:]) if type(reply) is bytes and len(reply) > probe]
+        if longer:
+            pipe = self._client.pipeline(transaction=False)
+            for i in longer:
+                pipe.strlen(names[i])
+            within = []
+            for i, length in zip(longer, pipe.execute(raise_on_error=False), strict=True):
+                if type(length) is int and length <= self.max_value_bytes:
+                    within.append(i)
+                else:
+                    self.counters.rejected += 1  # over the cap: refused without reading it
+            self._read_whole(names, within, values)
+        return [*replies[:first], *values]
+
+    def _bounded(self, reply: Any, limit: int) -> bytes | None:
+        """A reply that is a value of at most ``limit`` bytes, else None (another type: counted as rejected)."""
+        if type(reply) is not bytes:
+            if reply is not None:
+                self.counters.rejected += 1  # a WRONGTYPE error: planted state, not memo's
+            return None
+        return reply if 0 < len(reply) <= limit else None  # GETRANGE answers b"" for a missing key
+
+    def _read_whole(self, names: Sequence[str], indices: Sequence[int], values: list[bytes | None]) -> None:
+        """Read the values at ``indices`` whole, at most ``LARGE_READ_BUDGET`` bytes per round trip."""
+        per_trip = max(1, LARGE_READ_BUDGET // self.max_value_bytes)
+        for start in range(0, len(indices), per_trip):
+            chunk = indices[start : start + per_trip]
+            pipe = self._client.pipeline(transaction=False)
+            for i in chunk:
+                pipe.getrange(names[i], 0, self.max_value_bytes)
+            for i, reply in zip(chunk, pipe.execute(raise_on_error=False), strict=True):
+                values[i] = self._bounded(reply, self.max_value_bytes)
+                if values[i] is None and type(reply) is bytes and reply:
+                    self.counters.rejected += 1  # grew over the cap since its length was read
 
     def _verified(self, key: str, raw: bytes | None) -> bytes | None:
         if raw is None:
@@ -307,17 +406,18 @@ class RemoteTier:
     async def _lease_batch(
         self, items: Sequence[tuple[str, str, int]]
     ) -> Mapping[tuple[str, str, int], tuple[bool, bytes | None] | None]:
-        def run() -> list[Any]:
-            pipe = self._client.pipeline(transaction=False)
+        def take(pipe: Any) -> None:
             for key, token, ttl_ms in items:
-                pipe.set(KEY_PREFIX + "l:" + key, token, nx=True, px=ttl_ms)
-                pipe.get(KEY_PREFIX + "e:" + key)
-            return pipe.execute()
+                pipe.eval(_TAKE, 1, KEY_PREFIX + "l:" + key, token, ttl_ms)
+
+        def run() -> list[Any]:
+            return self._read_values([KEY_PREFIX + "e:" + key for key, _, _ in items], take)
 
         replies = await self._off_loop(run) if self.writable else None
         if replies is None:
             return dict.fromkeys(items)
-        return {item: (bool(replies[2 * i]), replies[2 * i + 1]) for i, item in enumerate(items)}
+        taken = [reply == 1 for reply in replies[: len(items)]]
+        return {item: (taken[i], replies[len(items) + i]) for i, item in enumerate(items)}
 
     async def try_lease(self, key: str, token: str, ttl_ms: int) -> tuple[bool, bytes | None] | None:
         """Take the lease on ``key`` if it is free, reading its entry in the same round trip."""
@@ -333,12 +433,34 @@ class RemoteTier:
         """The verified entry under ``key`` (if any) and whether its lease is held."""
         if not self.available:
             return None
-        raw, holder = await asyncio.gather(
-            self._reads.load(KEY_PREFIX + "e:" + key), self._reads.load(KEY_PREFIX + "l:" + key)
-        )
-        if not self.available:
+        state = await self._lease_states.load(key)
+        if state is None or not self.available:
             return None
-        return self._verified(key, raw), holder is not None
+        raw, held = state
+        return self._verified(key, raw), held
+
+    async def _lease_state_batch(self, keys: Sequence[str]) -> Mapping[str, tuple[bytes | None, bool] | None]:
+        """Each key's entry (bounded read) and whether a lease holds it, in one round trip.
+
+        Held means a lease key that expires within the policy's ``ttl_ms``: one with no
+        expiry or a longer one was not left by a lease (``_TAKE`` takes it over).
+        """
+
+        def ttls(pipe: Any) -> None:
+            for key in keys:
+                pipe.pttl(KEY_PREFIX + "l:" + key)
+
+        def run() -> list[Any]:
+            return self._read_values([KEY_PREFIX + "e:" + key for key in keys], ttls)
+
+        replies = await self._off_loop(run) if self.available else None
+        if replies is None:
+            return dict.fromkeys(keys)
+        longest = self.lease_policy.ttl_ms
+        return {
+            key: (replies[len(keys) + i], type(left) is int and 0 < left <= longest)
+            for i, (key, left) in enumerate(zip(keys, replies, strict=False))
+        }
 
     async def claim(self, key: str) -> Claim:
         """Take the lease on ``key`` or wait, bounded, for the machine holding it (``memo.lease``)."""
@@ -488,30 +610,68 @@ def remote_from_environment(
 
     The address: ``url`` (``--remote``), else ``$VALIDATION_CACHE_REMOTE``, else
     ``configured`` (a config file's address, never with a password). The mode: ``mode``,
-    else ``$VALIDATION_CACHE_REMOTE_MODE``, else read-write. The password: the URL's, else
-    ``$VALIDATION_CACHE_REMOTE_PASSWORD``. Without ``$VALIDATION_CACHE_SECRET`` the tier is
-    off with one warning. ValueError for a bad address or mode.
+    else ``$VALIDATION_CACHE_REMOTE_MODE``, else read-write; read-only without
+    ``$VALIDATION_CACHE_SIGNING_KEY``. The password: the URL's, else
+    ``$VALIDATION_CACHE_REMOTE_PASSWORD`` if the address came from ``url`` or the
+    environment (``credentials_for``). Without a signing or a verify key the tier is off
+    with one warning. ValueError for a bad address, mode or key.
     """
-    address = url or os.environ.get(REMOTE_ENV) or configured
+    address, from_user = chosen_address(url, configured)
     if not address:
         return None
     check_address(address)
     chosen_mode = check_mode(mode or os.environ.get(MODE_ENV) or READ_WRITE)
+    try:
+        import cryptography  # noqa: F401
+        import redis  # noqa: F401
+    except ImportError as exc:
+        log.warning(
+            "memo remote cache: %s is off: %s is not installed (pip install 'memo-validators[redis]')",
+            redact(address),
+            exc.name,
+        )
+        return None
     signer = signer_from_environment()
     if signer is None:
         log.warning(
-            "memo remote cache: %s is off: %s is not set (shared entries are always signed)",
+            "memo remote cache: %s is off: neither %s nor %s is set (shared entries are always signed; "
+            "`memo cache keygen` makes a pair)",
             redact(address),
-            SECRET_ENV,
+            SIGNING_KEY_ENV,
+            VERIFY_KEYS_ENV,
         )
         return None
-    try:
-        import redis  # noqa: F401
-    except ImportError:
+    if chosen_mode == READ_WRITE and not signer.can_sign and (mode or os.environ.get(MODE_ENV)):
         log.warning(
-            "memo remote cache: %s is off: redis-py is not installed (pip install 'memo-validators[redis]')",
+            "memo remote cache: %s is read-only: writing needs %s (a reader's public keys cannot sign)",
             redact(address),
+            SIGNING_KEY_ENV,
         )
-        return None
+    return RemoteTier(address, signer, mode=chosen_mode, password=credentials_for(address, from_user), **options)
+
+
+def chosen_address(url: str | None, configured: str | None) -> tuple[str | None, bool]:
+    """The shared cache's address and whether the user chose it (``--remote`` or the environment), not the checkout."""
+    given = url or os.environ.get(REMOTE_ENV)
+    if given:
+        return given, True
+    return configured or None, False
+
+
+def credentials_for(address: str, from_user: bool) -> str | None:
+    """``$VALIDATION_CACHE_REMOTE_PASSWORD`` if it may go to ``address``: only where the user sent memo.
+
+    An address only the checkout's config names gets no password (one warning if one was
+    set): a cloned repository must not pick the server the team's password is sent to.
+    """
     password = os.environ.get(PASSWORD_ENV) or None
-    return RemoteTier(address, signer, mode=chosen_mode, password=password, **options)
+    if password is None or from_user:
+        return password
+    log.warning(
+        "memo remote cache: %s comes from the project's config only, so %s is not sent to it "
+        "(name the server in %s or --remote to send it)",
+        redact(address),
+        PASSWORD_ENV,
+        REMOTE_ENV,
+    )
+    return None

@@ -28,6 +28,9 @@ class Status(str, enum.Enum):
 class Finding:
     """One problem a validator found, located by line and column (both 1-based).
 
+    ``cell`` is set for a finding in a notebook, as ruff reports it: the 1-based number of
+    the code cell, with ``line`` counted within that cell. None elsewhere.
+
     Slotted, like ``ValidationResult``: a warm run over a large tree holds hundreds of
     thousands of results, and a per-instance ``__dict__`` roughly doubles each one.
     """
@@ -38,9 +41,10 @@ class Finding:
     code: str
     message: str
     severity: str = "error"
+    cell: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        found = {
             "path": self.path,
             "line": self.line,
             "column": self.column,
@@ -48,6 +52,9 @@ class Finding:
             "message": self.message,
             "severity": self.severity,
         }
+        if self.cell is not None:
+            found["cell"] = self.cell
+        return found
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Finding:
@@ -58,6 +65,7 @@ class Finding:
             code=str(data["code"]),
             message=str(data["message"]),
             severity=str(data["severity"]),
+            cell=None if data.get("cell") is None else int(data["cell"]),
         )
 
 

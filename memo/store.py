@@ -302,6 +302,20 @@ def _reads_write_nothing(cache: Any) -> bool:
     return not cache.statistics and policy is not None and policy["get"] is None
 
 
+def _made_by_memo(root: int) -> bool:
+    """Whether the directory held as ``root`` is memo's: memo writes its CACHEDIR.TAG before any database."""
+    expected = CACHEDIR_TAG.encode("ascii")
+    return cachedir.read_small(root, "CACHEDIR.TAG", len(expected) + 1) == expected
+
+
+def _exists(root: int, name: str) -> bool:
+    try:
+        os.stat(name, dir_fd=root, follow_symlinks=False)
+    except FileNotFoundError:
+        return False
+    return True
+
+
 def _check_database_files(root: int, directory: Path) -> None:
     """Refuse (and remove) a database file that is a symlink, a hard link or not a regular file.
 
@@ -357,10 +371,15 @@ class DiskStore:
         size_limit: int = 2**30,
         timeout: float = 0.1,
         clock: Callable[[], float] = time.monotonic,
+        subdirectory: str | None = None,
     ) -> None:
         if diskcache is None:
             raise StoreError("diskcache is not installed")
-        self.directory = directory
+        self.directory = directory if subdirectory is None else directory / subdirectory
+        self._checked = directory
+        """The directory checked and held open (``cachedir.open_directory``)."""
+        self._subdirectory = subdirectory
+        """The store's own directory inside it, opened relative to it without following links."""
         self._size_limit = size_limit
         self._timeout = timeout
         self._clock = clock
@@ -418,6 +437,16 @@ class DiskStore:
                 self._plain_reads = _reads_write_nothing(cache)
             return self._cache
 
+    def _open_root(self, *, create: bool) -> int:
+        """The store's directory, held open: the checked directory, or its subdirectory reached without links."""
+        checked = cachedir.open_directory(str(self._checked), create=create)
+        if self._subdirectory is None:
+            return checked
+        try:
+            return cachedir.open_subdirectory(checked, self._subdirectory, str(self.directory), create=create)
+        finally:
+            os.close(checked)
+
     def _prepare(self) -> int:
         """The cache directory, checked and held open, with a CACHEDIR.TAG and no foreign database file.
 
@@ -426,13 +455,18 @@ class DiskStore:
         if not cachedir.SUPPORTED:
             raise StoreUnavailableError("not using the cache: this platform cannot open files without following links")
         try:
-            root = cachedir.open_directory(str(self.directory), create=True)
+            root = self._open_root(create=True)
         except OSError as exc:
             # Not StoreUnavailableError: another process may be deleting and recreating it.
             raise StoreError(f"cannot prepare cache directory {self.directory}: {exc}") from exc
         try:
-            cachedir.create_file(root, "CACHEDIR.TAG", CACHEDIR_TAG.encode("ascii"))
             _check_database_files(root, self.directory)
+            if not _made_by_memo(root) and any(_exists(root, name) for name in _DATABASE_FILES):
+                raise StoreUnavailableError(
+                    f"not using the cache: {self.directory / _DBNAME} was not made by memo"
+                    " (no memo CACHEDIR.TAG beside it); left as it is"
+                )
+            cachedir.create_file(root, "CACHEDIR.TAG", CACHEDIR_TAG.encode("ascii"))
         except OSError as exc:
             os.close(root)
             raise StoreError(f"cannot prepare cache directory {self.directory}: {exc}") from exc
@@ -444,11 +478,12 @@ class DiskStore:
     def _connect(self, root: int) -> tuple[Any, tuple[int, int]]:
         """diskcache over the directory held as ``root``, and its database's identity.
 
-        sqlite opens its file by path, so the path is looked up once more after the check.
-        ``open_directory`` allows nobody but root and this user to change any name on that
-        path, so the lookup cannot be redirected by others; the identity check here (and
-        before every write, ``_reopen_if_replaced``) catches the directory being deleted
-        or replaced by this user's own processes while it was opened.
+        sqlite opens its file by path: it is given ``cachedir.held_path(root)``, a path the
+        kernel resolves to the held directory itself (``/proc/self/fd/N``), so no link or
+        rename on the way since the check redirects it. ``open_directory`` allows nobody
+        but root and this user to change any name on the directory's path; the identity
+        check here (and before every write, ``_reopen_if_replaced``) catches the directory
+        being deleted or replaced by this user's own processes while it was opened.
         """
         settings = {
             **diskcache.DEFAULT_SETTINGS,
@@ -461,7 +496,8 @@ class DiskStore:
             "sqlite_mmap_size": 0,
             "sqlite_cache_size": 1024,
         }
-        cache = _BoundedCache(str(self.directory), root=root, timeout=self._timeout, disk=BytesOnlyDisk, **settings)
+        path = cachedir.held_path(root, str(self.directory))
+        cache = _BoundedCache(path, root=root, timeout=self._timeout, disk=BytesOnlyDisk, **settings)
         try:
             checked = _identity(_DBNAME, root)
             if checked is None or checked != _identity(self._db_path):
@@ -475,17 +511,21 @@ class DiskStore:
         """Delete a corrupt database and its value files, once per store; whether it did.
 
         A cache holds nothing that cannot be computed again, so starting afresh is the
-        repair. Only diskcache's own names are removed, inside the checked directory.
+        repair. Only in a directory memo made (its CACHEDIR.TAG is memo's, written before
+        any database), and only the database's files and diskcache's value files, inside
+        the checked directory: nothing that is not memo's is ever deleted.
         """
         if self._rebuilt:
             return False
         self._rebuilt = True
         self.close()
         try:
-            root = cachedir.open_directory(str(self.directory), create=False)
+            root = self._open_root(create=False)
         except (OSError, StoreError):
             return False
         try:
+            if not _made_by_memo(root):
+                return False  # not memo's database: left as it is, and the cache is a miss
             for name in _DATABASE_FILES:
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(name, dir_fd=root)

@@ -79,6 +79,17 @@ def _dimension_option(parser: argparse.ArgumentParser, help_text: str) -> None:
     )
 
 
+def _trust_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--trust-project",
+        nargs="?",
+        const="yes",
+        metavar="with-keys",
+        help="load the project's own validators ([tool.memo] validators: code from the checkout); "
+        "=with-keys also keeps the keys that write shared results (default: $VALIDATION_CACHE_TRUST_PROJECT)",
+    )
+
+
 def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of ``memo run`` (and of ``python orchestrator.py``)."""
     from memo.cli.formats import FORMATS
@@ -103,6 +114,7 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
         choices=("read-write", "read-only"),
         help="read-only: use the shared cache, never write it (default: $VALIDATION_CACHE_REMOTE_MODE or read-write)",
     )
+    _trust_option(parser)
     parser.add_argument("--exit-zero", action="store_true", help="exit 0 even when checks fail")
     parser.add_argument("-q", "--quiet", action="store_true", help="print findings only: no summary, no progress")
     parser.add_argument("--statistics", action="store_true", help="print how many findings of each code (text)")
@@ -141,11 +153,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="also empty the shared cache (at URL, else $VALIDATION_CACHE_REMOTE or [tool.memo] remote)",
     )
 
+    keygen = cache_commands.add_parser(
+        "keygen", help="print a new signing key pair for the shared cache (private: writers; public: readers)"
+    )
+    keygen.add_argument("--local", action="store_true", help="print a local key (VALIDATION_CACHE_LOCAL_KEY) instead")
+
     explain = commands.add_parser("explain", help="why a file is or is not served from the cache")
     explain.add_argument("path", metavar="PATH", help="the file to explain")
     _dimension_option(explain, "explain only this dimension (repeatable, or comma-separated)")
     explain.add_argument("--config", metavar="FILE", help="JSON or TOML config, as for memo run")
     explain.add_argument("--cache-dir", metavar="DIR", help="cache directory, as for memo run")
+    _trust_option(explain)
     explain.add_argument("--format", choices=("text", "json"), default="text")
 
     render = commands.add_parser("render", help="write orchestrator.py from its template")

@@ -1,8 +1,10 @@
-"""``memo cache stats`` and ``memo cache clear``: what persists on disk, and emptying it.
+"""``memo cache stats``, ``clear`` and ``keygen``: what persists on disk, emptying it, and keys.
 
-Both speak of the cache directory itself, never of this process's counters (a fresh
-command has looked nothing up). A cache that is disabled, untrusted or cannot be opened
-says so and why, and ``clear`` then exits 1: it did not do what was asked.
+``stats`` and ``clear`` speak of the cache directory itself, never of this process's
+counters (a fresh command has looked nothing up). A cache that is disabled, untrusted or
+cannot be opened says so and why, and ``clear`` then exits 1: it did not do what was asked.
+``keygen`` prints a new key pair for the shared tier (``memo.signing``), or with
+``--local`` a local key (``memo.localauth``), as environment assignments.
 """
 
 from __future__ import annotations
@@ -42,7 +44,10 @@ def clear_remote(url: str) -> None:
     except (ValueError, EngineError) as exc:
         raise UsageError(one_line(exc)) from None
     if remote is None:
-        raise UsageError("--remote: no shared cache is configured (or VALIDATION_CACHE_SECRET is not set)")
+        raise UsageError(
+            "--remote: no shared cache is configured "
+            "(or neither VALIDATION_CACHE_SIGNING_KEY nor VALIDATION_CACHE_VERIFY_KEYS is set)"
+        )
     try:
         removed = remote.clear()
     except RemoteError as exc:
@@ -127,6 +132,36 @@ def clear(args: argparse.Namespace) -> int:
     return EXIT_PASSED
 
 
+def keygen(args: argparse.Namespace) -> int:
+    """Print a new Ed25519 pair (or, with ``--local``, a local key) as environment assignments.
+
+    The private key goes only to trusted writers; the public key to every reader. The key
+    id (the one entries name) goes to stderr, so stdout can be kept as an env file.
+    """
+    if args.local:
+        from memo.credentials import LOCAL_KEY_ENV
+        from memo.localauth import new_key_text
+
+        print(f"{LOCAL_KEY_ENV}={new_key_text()}")
+        return EXIT_PASSED
+    from memo.credentials import SIGNING_KEY_ENV, VERIFY_KEYS_ENV
+    from memo.signing import generate
+
+    try:
+        private, public, kid = generate()
+    except ImportError:
+        raise UsageError("keygen needs cryptography: pip install 'memo-validators[redis]'") from None
+    print(f"{SIGNING_KEY_ENV}={private}")
+    print(f"{VERIFY_KEYS_ENV}={public}")
+    print(
+        f"memo: key id {kid}; give {SIGNING_KEY_ENV} to trusted writers only, {VERIFY_KEYS_ENV} to every reader",
+        file=sys.stderr,
+    )
+    return EXIT_PASSED
+
+
 def cache(args: argparse.Namespace) -> int:
-    """Show what the cache holds, or empty it (the shared tier only with ``--remote``)."""
+    """Show what the cache holds, empty it (the shared tier only with ``--remote``), or make keys."""
+    if args.cache_command == "keygen":
+        return keygen(args)
     return clear(args) if args.cache_command == "clear" else stats(args)

@@ -14,9 +14,10 @@ from pathlib import Path
 import memo
 from memo import ValidationCache
 from memo.cli.errors import EXIT_PASSED, UsageError, one_line
-from memo.cli.run import dimension_names
-from memo.engine import Engine, EngineError, find_root, registry, resolve
+from memo.cli.run import dimension_names, resolve_dimensions
+from memo.engine import Engine, EngineError, find_root, registry
 from memo.engine import config as engine_config
+from memo.engine.trust import resolve_trust
 
 
 def explain(args: argparse.Namespace) -> int:
@@ -30,9 +31,11 @@ def explain(args: argparse.Namespace) -> int:
     try:
         config = engine_config.load(root, args.config, {})
         names = dimension_names(args.dimension)
-        validators = None if names is None else resolve(names, registry(config, root))
+        trust = resolve_trust(args.trust_project)
+        known = registry(config, root, trust)
+        validators = None if names is None else resolve_dimensions(names, known, config, trust)
         cache = ValidationCache(args.cache_dir)
-        engine = Engine(root, config, validators, cache=cache)
+        engine = Engine(root, config, validators, cache=cache, trust_project=trust)
     except EngineError as exc:
         raise UsageError(one_line(exc)) from None
     explanations = []

@@ -52,10 +52,10 @@ LAST: str | None = None
 
 
 def local_sealer() -> Sealer:
-    """The machine's local sealer. SHIM: becomes ``memo.localauth.local_sealer`` when branch ``signing`` merges."""
-    from memo._localkey_shim import local_sealer as shim
+    """The machine's local sealer (``memo.localauth``): a manifest is trusted as a local entry is."""
+    from memo.localauth import local_sealer as sealer
 
-    return shim()
+    return sealer()
 
 
 @dataclass
@@ -136,6 +136,7 @@ def quick_args(argv: list[str]) -> argparse.Namespace | None:
         "exit_zero": False,
         "quiet": False,
         "statistics": False,
+        "trust_project": None,
     }
     paths: list[str] = []
     index = 0
@@ -195,6 +196,7 @@ def run_key(args: argparse.Namespace, cwd: str) -> str:
         "paths": list(args.paths or []),
         "dimension": list(args.dimension or []),
         "config": None if args.config is None else os.path.abspath(args.config),
+        "trust_project": getattr(args, "trust_project", None),
         "cache_dir": cache_directory(args),
         "environment": sorted(environment.items()),
     }
@@ -202,7 +204,7 @@ def run_key(args: argparse.Namespace, cwd: str) -> str:
 
 
 def cache_directory(args: argparse.Namespace) -> str:
-    from memo.cachepath import default_cache_dir
+    from memo.cacheopts import default_cache_dir
 
     chosen = args.cache_dir
     return os.path.abspath(os.path.expanduser(chosen) if chosen is not None else default_cache_dir())

@@ -21,8 +21,11 @@ from memo.cli.formats import FORMATS as FORMATS  # re-exported: its old home
 from memo.cli.progress import progress_bar
 from memo.engine import Engine, EngineError, Report, find_root, registry, resolve
 from memo.engine import config as engine_config
+from memo.engine.plugins import not_loaded
 from memo.engine.resultlog import ResultLog
+from memo.engine.trust import TRUST_ENV, Trust, resolve_trust
 from memo.manifest import Manifest, Verification
+from memo.validators import Validator
 from memo.witness import Witness
 
 
@@ -55,6 +58,22 @@ def shared_cache(args: argparse.Namespace, config: dict[str, Any]) -> memo.Valid
     return None if remote is None else memo.ValidationCache(args.cache_dir, remote=remote)
 
 
+def resolve_dimensions(
+    names: list[str], known: dict[str, type[Validator]], config: dict[str, Any], trust: Trust
+) -> list[type[Validator]]:
+    """The classes for ``names``; an unknown name while the project's validators are not loaded says so."""
+    try:
+        return resolve(names, known)
+    except EngineError as exc:
+        left_out = not_loaded(config, trust)
+        if not left_out:
+            raise
+        raise EngineError(
+            f"{one_line(exc)}; the project's validators ({', '.join(left_out)}) are not loaded: "
+            f"pass --trust-project (or {TRUST_ENV}=1) to load them"
+        ) from None
+
+
 def run(args: argparse.Namespace, engine_class: type[Engine] = Engine, attempt: Attempt | None = None) -> int:
     """Validate ``args.paths`` and write the report; the exit status.
 
@@ -67,10 +86,21 @@ def run(args: argparse.Namespace, engine_class: type[Engine] = Engine, attempt: 
     try:
         config = engine_config.load(root, args.config, engine_class.default_config)
         names = dimension_names(args.dimension)
-        validators = None if names is None else resolve(names, registry(config, root))
+        trust = resolve_trust(getattr(args, "trust_project", None))
+        # The project's validators, if trusted, are imported here, before the shared cache
+        # is made: the writer keys leave the process first (memo.engine.trust).
+        known = registry(config, root, trust)
+        validators = None if names is None else resolve_dimensions(names, known, config, trust)
         cache = shared_cache(args, config)
         engine = engine_class(
-            root, config, validators, cache, jobs=args.jobs, cache_dir=args.cache_dir, use_cache=not args.no_cache
+            root,
+            config,
+            validators,
+            cache,
+            jobs=args.jobs,
+            cache_dir=args.cache_dir,
+            use_cache=not args.no_cache,
+            trust_project=trust,
         )
     except EngineError as exc:
         raise UsageError(one_line(exc)) from None
@@ -119,11 +149,32 @@ def run(args: argparse.Namespace, engine_class: type[Engine] = Engine, attempt: 
 
         shutdown_workers()
     if recording and attempt is not None:
+        _file_set_witnesses(observed, engine, fastpath.cache_directory(args))
         if surroundings is not None:
             surroundings.merge(observed)  # what the run started with stands over what was seen later
             observed = surroundings
         _record(attempt, engine, report, observed, replayed, started_ns)
     return emit.finish(report, args)
+
+
+def _file_set_witnesses(observed: witness.Observed, engine: Engine, cache_dir: str) -> None:
+    """What decided each dimension's file set (``memo.engine.filesets``): witnesses of the manifest too.
+
+    A set read while a witness was changing needs nothing more: the manifest vouches for
+    each witness by its own rule (settled before the run, or the same at its start and end).
+    """
+    for found in engine.file_sets.values():
+        if found is None:
+            continue
+        for path, signature in found.witnesses:
+            if path == cache_dir or path.startswith(cache_dir + os.sep):
+                continue  # the run writes there itself; nothing in it is checked
+            if isinstance(signature, str):  # a kind, as the set saw it ("-", "o", "d", "f")
+                observed.add_name(os.path.dirname(path), os.path.basename(path), signature)
+            elif os.path.isdir(path):
+                observed.add_listing(path)
+            else:
+                observed.add_file(path)
 
 
 def _dims(manifest: Manifest) -> set[str]:
@@ -154,7 +205,15 @@ async def _partly(
     always = [lane.dimension for lane in manifest.lanes if not lane.replayed]
     if always:
         classes = [cls for cls in engine.validators if cls.dimension in always]
-        other = Engine(engine.root, engine.config, classes, engine.cache, jobs=engine.jobs, use_cache=True)
+        other = Engine(
+            engine.root,
+            engine.config,
+            classes,
+            engine.cache,
+            jobs=engine.jobs,
+            use_cache=True,
+            trust_project=engine.trust,
+        )
         _collect(await other.run(paths), lane_of, index_of, overrides)
     log, files, lanes = fastpath.replay(manifest, overrides)
     report = fastpath.report_of(manifest, log, files, (time.time_ns() - started_ns) / 1e9)

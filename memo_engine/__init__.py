@@ -1,6 +1,6 @@
 """The engine under ``memo run`` and every rendered ``orchestrator.py``.
 
-Discovery (``discovery``), the plan and its workers (``schedule``), deadlines
+Discovery (``discovery``), each dimension's files (``filesets``), the plan and its workers (``schedule``), deadlines
 (``deadline``), config (``config``), finding validators (``plugins``), the report model
 (``report``) and the run itself (``engine``). It sits above ``memo`` and ``validators``
 and below the command line (``memo.cli``); this module only re-exports its public names.
@@ -20,6 +20,7 @@ if _TYPE_CHECKING:
     from memo.engine.discovery import SKIPPED_DIRS, discover
     from memo.engine.engine import CHECKS_PER_CORE, Engine, default_jobs
     from memo.engine.errors import EngineError, OrchestratorError
+    from memo.engine.filesets import file_sets
     from memo.engine.plugins import ENTRY_POINT_GROUP, registry, resolve
     from memo.engine.project import find_root
     from memo.engine.report import Progress, ProgressCallback, Report
@@ -38,6 +39,7 @@ __all__ = [
     "SKIPPED_DIRS",
     "default_jobs",
     "discover",
+    "file_sets",
     "find_root",
     "registry",
     "resolve",
@@ -57,6 +59,7 @@ _HOMES: dict[str, str] = {
     "SKIPPED_DIRS": "memo.engine.discovery",
     "default_jobs": "memo.engine.engine",
     "discover": "memo.engine.discovery",
+    "file_sets": "memo.engine.filesets",
     "find_root": "memo.engine.project",
     "registry": "memo.engine.plugins",
     "resolve": "memo.engine.plugins",

@@ -15,19 +15,14 @@ from __future__ import annotations
 
 import json
 import math
-import sys
 from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import memo
+from memo._toml import tomllib
 from memo.engine.errors import EngineError
 from memo.validators import Validator
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
 
 DEFAULT_TIMEOUT = 300.0
 """Seconds one ``validate()`` may take before it is abandoned (config key ``timeout``)."""
@@ -125,9 +120,16 @@ def remote_address(config: Mapping[str, Any]) -> str | None:
     """``remote = "redis://host:6379/0"``: the shared cache's address, never with a password.
 
     A config file is committed and shared; a password belongs in the URL given on the
-    command line or in ``$VALIDATION_CACHE_REMOTE``, or in ``$VALIDATION_CACHE_REMOTE_PASSWORD``.
+    command line or in ``$VALIDATION_CACHE_REMOTE``, or in ``$VALIDATION_CACHE_REMOTE_PASSWORD``
+    (which memo sends only to an address from one of those two, never to this one). Query
+    options other than ``db`` are refused too: ``ssl_certfile``/``ssl_keyfile`` would present
+    the user's client certificate to a server the checkout chose, ``ssl_cert_reqs=none``
+    would switch off the check of the server's.
     """
-    from memo.remote import PASSWORD_ENV, REMOTE_ENV, check_address, has_password, redact
+    from urllib.parse import parse_qsl, urlsplit
+
+    from memo.credentials import PASSWORD_ENV, REMOTE_ENV
+    from memo.remote import check_address, has_password, redact
 
     value = config.get("remote")
     if value is None:
@@ -140,9 +142,16 @@ def remote_address(config: Mapping[str, Any]) -> str | None:
             f"set {PASSWORD_ENV}, or give the full URL in {REMOTE_ENV} or --remote"
         )
     try:
-        return check_address(value)
+        address = check_address(value)
+        options = sorted({name for name, _ in parse_qsl(urlsplit(address).query, keep_blank_values=True)} - {"db"})
     except ValueError as exc:
         raise EngineError(f"config 'remote': {exc}") from None
+    if options:
+        raise EngineError(
+            f"config 'remote' may name a server and a db only, not {', '.join(options)} ({redact(value)}): "
+            f"give connection options in {REMOTE_ENV} or --remote"
+        )
+    return address
 
 
 def check(

@@ -13,6 +13,7 @@ import contextlib
 import dataclasses
 import functools
 import itertools
+import logging
 import os
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -26,13 +27,17 @@ from memo.engine import plugins
 from memo.engine.deadline import TimedOut, with_timeout
 from memo.engine.discovery import discover
 from memo.engine.errors import EngineError
+from memo.engine.filesets import FileSet, file_sets
 from memo.engine.report import ProgressCallback, Report
 from memo.engine.resultlog import ResultLog
 from memo.engine.schedule import CHECKS_PER_CORE as CHECKS_PER_CORE  # re-exported: its old home
 from memo.engine.schedule import Check, Lane, Tracker, checks_in_flight, plan, queues, segments, work
+from memo.engine.trust import TRUST_ENV, Trust, resolve_trust
 from memo.validators import Validator
 from memo.validators._parallelism import limited_to
 from memo.validators._process import cores
+
+log = logging.getLogger("memo")
 
 PREFETCH_CHUNK = 256
 """Checks whose cache entries are read together, in one query, as a lane hands them out."""
@@ -73,12 +78,24 @@ class Engine:
         cache_dir: Path | str | None = None,
         use_cache: bool = True,
         progress: ProgressCallback | None = None,
+        trust_project: Trust | str | bool | None = None,
     ) -> None:
         self.root = Path.cwd() if root is None else Path(root)
         raw = self.default_config if config is None else config
         if not isinstance(raw, Mapping):
             raise EngineError(f"config must be a table/object, not {type(raw).__name__}")
-        known = plugins.registry(raw, self.root)
+        trust = resolve_trust(trust_project)
+        self.trust = trust
+        known = plugins.registry(raw, self.root, trust)
+        self.not_loaded = plugins.not_loaded(raw, trust)
+        """The project's validators the config names and this run leaves out (the project is not trusted)."""
+        if self.not_loaded:
+            log.warning(
+                "memo: warning: not loading the project's validators %s: they are code from the checkout; "
+                "run with --trust-project (or %s=1) to load them",
+                ", ".join(self.not_loaded),
+                TRUST_ENV,
+            )
         if validators is None:
             validators = self.default_validators or plugins.default_validators(known)
         self.validators = list(validators)
@@ -93,6 +110,8 @@ class Engine:
         self.cache: ValidationCache | None = cache if use_cache else None
         self.planned: list[Lane] = []
         """The lanes of the last ``run``: which validator checked which files, in check order."""
+        self.file_sets: Mapping[type[Validator], FileSet | None] = {}
+        """The file sets of the last ``run`` (``memo.engine.filesets``), with the witnesses that decide them."""
 
     def config_for(self, cls: type[Validator]) -> dict[str, Any]:
         """What ``cls`` sees of the config: its own section only (one object for the whole run)."""
@@ -112,8 +131,10 @@ class Engine:
             include=self.config.get("include", ()),
             exclude=self.config.get("exclude", ()),
         )
-        lanes = plan(self.validators, files)
+        sets = await asyncio.to_thread(file_sets, self.root, self.validators, self.config_for, files)
+        lanes = plan(self.validators, files, sets)
         self.planned = lanes
+        self.file_sets = sets
         tracker = Tracker(lanes, self.progress)
         results = ResultLog(segments(lanes), tracker.checks_total)
         prepared: dict[int, Validator] = {}
@@ -138,6 +159,7 @@ class Engine:
             wall_time_s=time.perf_counter() - started,
             root=self.root,
             cache_enabled=self.cache is not None and memo.caching_enabled(),
+            not_loaded=self.not_loaded,
         )
 
     def run_sync(self, paths: Iterable[str | os.PathLike[str]] | None = None) -> Report:

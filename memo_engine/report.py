@@ -41,6 +41,8 @@ class Report:
     wall_time_s: float
     root: Path
     cache_enabled: bool = True
+    not_loaded: tuple[str, ...] = ()
+    """The project's validators the config names that this run did not load (the project is not trusted)."""
     findings: int = field(init=False)
     hits: int = field(init=False)
     misses: int = field(init=False)
@@ -49,14 +51,14 @@ class Report:
     skipped: int = field(init=False)
     """Checks that did not run (their tool is missing)."""
     passed: bool = field(init=False)
-    """No findings that fail, no errors and no skips: a check that did not run proves nothing."""
+    """No failing findings, errors, skips or validators left unloaded: a check that did not run proves nothing."""
 
     def __post_init__(self) -> None:
         if isinstance(self.results, ResultLog):
             log = self.results  # it counted as the results came in
             self.findings, self.hits, self.errors, self.skipped = log.findings, log.hits, log.errors, log.skipped
             self.misses = log.misses if self.cache_enabled else 0
-            self.passed = log.errors == 0 and log.skipped == 0 and log.all_passed
+            self.passed = log.errors == 0 and log.skipped == 0 and log.all_passed and not self.not_loaded
             return
         findings = hits = misses = errors = skipped = 0
         all_passed = True
@@ -69,7 +71,7 @@ class Report:
             all_passed = all_passed and result.passed
         self.findings, self.hits, self.errors, self.skipped = findings, hits, errors, skipped
         self.misses = misses if self.cache_enabled else 0
-        self.passed = errors == 0 and skipped == 0 and all_passed
+        self.passed = errors == 0 and skipped == 0 and all_passed and not self.not_loaded
 
     def ordered(self) -> Iterator[ValidationResult]:
         """Every result by file, then dimension (check order within both), one at a time."""
@@ -109,6 +111,7 @@ class Report:
             "errors": self.errors,
             "skipped": self.skipped,
             "passed": self.passed,
+            "not_loaded_validators": list(self.not_loaded),
             "wall_time_s": self.wall_time_s,
             "root": str(self.root),
         }

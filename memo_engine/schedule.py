@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from memo import ValidationResult
+from memo.engine.filesets import FileSets, selected
 from memo.engine.report import Progress, ProgressCallback
 from memo.validators import Validator
 
@@ -63,18 +64,21 @@ def segments(lanes: Sequence[Lane]) -> list[tuple[int, str, Sequence[Path | None
     return [(start, lane.validator.dimension, paths) for lane in lanes for start, paths in lane.segments]
 
 
-def plan(validators: Sequence[type[Validator]], files: Sequence[Path]) -> list[Lane]:
+def plan(validators: Sequence[type[Validator]], files: Sequence[Path], file_sets: FileSets | None = None) -> list[Lane]:
     """One lane per validator: project-level checks first (they are the slow ones), then per-file checks.
 
-    A check's index (its place in the report) counts through them in that order.
+    A per-file validator gets the ``files`` in its set (``memo.engine.filesets``), or
+    those it ``applies_to`` without one. A check's index (its place in the report)
+    counts through them in that order.
     """
+    sets = file_sets or {}
     lanes: dict[type[Validator], Lane] = {}
     planned = 0
     for project_level in (True, False):
         for cls in validators:
             if cls.per_file == project_level:
                 continue
-            paths: Sequence[Path | None] = [None] if project_level else [p for p in files if cls.applies_to(p)]
+            paths: Sequence[Path | None] = [None] if project_level else selected(cls, files, sets.get(cls))
             lanes.setdefault(cls, Lane(cls, [])).segments.append((planned, paths))
             planned += len(paths)
     return [lane for lane in lanes.values() if len(lane)]

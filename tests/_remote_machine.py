@@ -22,11 +22,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from memo import ValidationCache, ValidationResult, bind_cache, cached_validation
 from memo.lease import LeasePolicy
 from memo.remote import RemoteTier
-from memo.signing import Signer
 from memo.validators import Validator
 from tests.helpers import append_line, todo_result
-
-SECRET = "test-secret-for-memo"  # nosec B105 - a test-only signing secret
+from tests.remote_support import signer
 
 
 class MachineValidator(Validator):
@@ -59,7 +57,7 @@ async def main() -> None:
     MachineValidator.log = args.log
     MachineValidator.hold = args.hold
     root = Path(args.root)
-    tier = RemoteTier(args.url, Signer(SECRET), mode=args.mode, lease=LeasePolicy(ttl_ms=args.lease_ms, wait_s=60))
+    tier = RemoteTier(args.url, signer(), mode=args.mode, lease=LeasePolicy(ttl_ms=args.lease_ms, wait_s=60))
     with ValidationCache(args.cache_dir, remote=tier) as cache, bind_cache(cache, root=root):
         files = sorted(root.rglob("*.py"))
         results = await asyncio.gather(*(MachineValidator(path, {}, root).validate() for path in files))

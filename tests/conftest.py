@@ -1,4 +1,4 @@
-"""Every test gets its own default cache directory: the real home cache is never touched."""
+"""Every test gets its own default cache directory and local key: the real home is never touched."""
 
 from __future__ import annotations
 
@@ -31,9 +31,10 @@ def _stop_pool_workers() -> Iterator[None]:
 @pytest.fixture(autouse=True)
 def _isolated_default_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("VALIDATION_CACHE_DIR", str(tmp_path / "default-cache"))
+    # The local key file (memo.localauth) too: never the real ~/.config/memo/local.key.
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.delenv("VALIDATION_CACHE_LOCAL_KEY", raising=False)
     monkeypatch.delenv("VALIDATION_CACHE_ENABLED", raising=False)
-    # The local key seals entries and run manifests: a test's own, never the user's key file.
-    monkeypatch.setenv("VALIDATION_CACHE_LOCAL_KEY", "memo-test-local-key-" + "0" * 32)
     reset_default_cache()
     yield
     reset_default_cache()

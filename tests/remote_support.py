@@ -26,9 +26,31 @@ import redis
 
 from memo.lease import LeasePolicy
 from memo.remote import RemoteTier
-from memo.signing import Signer
+from memo.signing import Signer, signer_from_text
 
-SECRET = "test-secret-for-memo"  # nosec B105 - a test-only signing secret
+# A key pair for tests only (`memo cache keygen`), and another whose entries nobody accepts.
+SIGNING_KEY = "memo-ed25519-private:we/GhphrnrFWBhSiWyDseWbsU1Bl84jJd9mVKpvOSXk="  # nosec B105 - test-only
+VERIFY_KEY = "memo-ed25519-public:odCbfDRizl9WWbGs1p2PFOIpk+/L5+vo71Gn2JY0P/A="
+ATTACKER_KEY = "memo-ed25519-private:GiCtsWpEVj/pw1TQqLH3+c009tSoz9TiVryVi3c5GQU="  # nosec B105 - test-only
+
+
+def signer(signing: str = SIGNING_KEY, verify: str = "") -> Signer:
+    """A signer for key text (by default the writer's: it signs, and reads its own entries)."""
+    made = signer_from_text(signing, verify)
+    assert made is not None
+    return made
+
+
+def reader() -> Signer:
+    """A reader's signer: the writer's public key only."""
+    return signer("", VERIFY_KEY)
+
+
+def attacker() -> Signer:
+    """A writer with a key no test's reader accepts."""
+    return signer(ATTACKER_KEY)
+
+
 START_TIMEOUT_S = 20.0
 
 
@@ -136,12 +158,12 @@ def own_redis() -> Iterator[RedisServer]:
     server.stop()
 
 
-def make_tier(url: str, *, secret: str = SECRET, **options: Any) -> RemoteTier:
-    """A tier with short bounds, as a test wants them."""
+def make_tier(url: str, *, keys: Signer | None = None, **options: Any) -> RemoteTier:
+    """A tier with short bounds, as a test wants them; by default it holds the writer's key."""
     options.setdefault("connect_timeout", 2.0)
     options.setdefault("op_timeout", 2.0)
     options.setdefault("lease", LeasePolicy(ttl_ms=5_000, wait_s=30.0))
-    return RemoteTier(url, Signer(secret), **options)
+    return RemoteTier(url, keys or signer(), **options)
 
 
 def command_calls(server: RedisServer, command: str) -> int:

@@ -14,6 +14,7 @@ import shlex
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -97,3 +98,53 @@ def test_the_memo_step_as_the_runner_runs_it_fills_the_cache_and_writes_sarif(
     assert (Path(cache_dir) / "CACHEDIR.TAG").is_file()
     again = subprocess.run(argv, cwd=workspace, env=env, capture_output=True, text=True, check=False)
     assert "0 misses" in again.stderr, again.stderr  # the second run is served by that directory
+
+
+def evaluate(value: str, event: str, ref: str) -> str:
+    """A workflow value as the runner sets it, for the few expressions the example uses.
+
+    GitHub's ``a && b || c`` returns an operand, as Python's ``and``/``or`` do, and an
+    empty string is false in both.
+    """
+    contexts = {
+        "github": SimpleNamespace(event_name=event, ref=ref, workspace="/workspace"),
+        "secrets": SimpleNamespace(
+            MEMO_LOCAL_KEY="local-key",
+            MEMO_SIGNING_KEY="private-key",
+            MEMO_REDIS_WRITER_PASSWORD="writer-password",  # nosec B106 - placeholders for a test
+            MEMO_REDIS_READER_PASSWORD="reader-password",  # nosec B106
+        ),
+        "vars": SimpleNamespace(
+            MEMO_VERIFY_KEYS="public-key", MEMO_REDIS_WRITER_URL="writer-url", MEMO_REDIS_READER_URL="reader-url"
+        ),
+    }
+
+    def one(match: re.Match[str]) -> str:
+        expression = match.group(1).replace("&&", " and ").replace("||", " or ")
+        return str(eval(expression, {"__builtins__": {}}, contexts))  # nosec B307 - the example's own text
+
+    return re.sub(r"\$\{\{(.*?)\}\}", one, value, flags=re.S)
+
+
+def job_environment(workflow: dict[str, Any], event: str, ref: str) -> dict[str, str]:
+    values = {**workflow["env"], **memo_step(workflow).get("env", {})}
+    return {name: evaluate(str(value), event, ref) for name, value in values.items()}
+
+
+def test_only_a_push_to_main_holds_the_signing_key_and_the_writer_user(workflow: dict[str, Any]) -> None:
+    main = job_environment(workflow, "push", "refs/heads/main")
+    assert main["VALIDATION_CACHE_SIGNING_KEY"] == "private-key"
+    assert (main["VALIDATION_CACHE_REMOTE_MODE"], main["VALIDATION_CACHE_REMOTE"]) == ("read-write", "writer-url")
+    assert main["VALIDATION_CACHE_REMOTE_PASSWORD"] == "writer-password"  # nosec B105
+    for event, ref in (("pull_request", "refs/pull/7/merge"), ("push", "refs/heads/feature")):
+        other = job_environment(workflow, event, ref)
+        assert other["VALIDATION_CACHE_SIGNING_KEY"] == ""
+        assert (other["VALIDATION_CACHE_REMOTE_MODE"], other["VALIDATION_CACHE_REMOTE"]) == ("read-only", "reader-url")
+        assert other["VALIDATION_CACHE_REMOTE_PASSWORD"] == "reader-password"  # nosec B105
+        assert other["VALIDATION_CACHE_VERIFY_KEYS"] == "public-key"
+        assert "private-key" not in other.values()
+
+
+def test_every_job_gets_the_local_key_so_a_restored_directory_verifies(workflow: dict[str, Any]) -> None:
+    for event, ref in (("push", "refs/heads/main"), ("pull_request", "refs/pull/7/merge")):
+        assert job_environment(workflow, event, ref)["VALIDATION_CACHE_LOCAL_KEY"] == "local-key"

@@ -133,7 +133,8 @@ def test_config_file_and_pyproject_section_reach_the_validators(tmp_path: Path, 
     write(dirty / "pyproject.toml", '[tool.memo]\nexclude = ["pkg/good.py"]\n[tool.memo.lint]\nignore = ["F401"]\n')
     args = ("run", str(dirty), "--format", "json", "--dimension", "lint", "--no-cache")
     report = json_report(memo(*args, cwd=tmp_path))
-    assert report["summary"]["findings"] == 0 and report["summary"]["files"] == 2
+    # pkg/__init__.py, pkg/bad.py and pyproject.toml, which ruff lints too (RUF2xx)
+    assert report["summary"]["findings"] == 0 and report["summary"]["files"] == 3
     write(tmp_path / "memo.json", json.dumps({"lint": {"ignore": []}}))
     report = json_report(memo(*args, "--config", "memo.json", cwd=tmp_path))
     assert report["summary"]["findings"] == 1, "--config is laid over [tool.memo]"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import types
+from pathlib import Path
 
 import pytest
 
@@ -37,3 +38,13 @@ def test_all_lists_exactly_the_public_names(name: str) -> None:
     for exported in module.__all__:  # a package may import its names on first use
         getattr(module, exported)
     assert set(module.__all__) - {"__version__"} == public_names(module)
+
+
+def test_no_module_of_memo_shadows_a_public_name_it_does_not_define() -> None:
+    # Importing memo/x.py binds ``memo.x`` to the module: a public ``memo.x`` defined
+    # elsewhere (``memo.prefetch`` is memo.decorator's function) would become the module.
+    import memo
+
+    stems = {path.stem for path in Path(memo.__file__).parent.glob("*.py")}
+    homes = vars(memo)["_HOMES"]
+    assert {stem for stem in stems & set(memo.__all__) if homes[stem] != f"memo.{stem}"} == set()

@@ -9,6 +9,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ import pytest
 
 from memo import ValidationCache, bind_cache
 from memo.codec import encode_entry
+from memo.explain import explain
 from memo.locallease import LEASE_DIRECTORY, encode_lease, lease_is_free, this_process
 from memo.results import ValidationResult
 from memo.store import DiskStore
@@ -92,6 +94,7 @@ def test_a_process_waits_for_the_check_another_process_is_running_and_uses_its_r
     assert [r[3] for r in first["results"]] == [False] * FILES
     assert [r[3] for r in second["results"]] == [True] * FILES
     assert second["leases"]["hits"] == FILES and second["leases"]["taken"] == 0
+    assert second["leases"]["waits"] == FILES  # one wait per key, counted once each
 
 
 def test_two_processes_started_together_run_each_check_once(tmp_path: Path, tree: Path) -> None:
@@ -123,7 +126,9 @@ def test_a_killed_holders_checks_are_taken_over_without_waiting_out_the_expiry(t
     waiter = None
     try:
         wait_for(lambda: len(executions(log)) == FILES, holder)
-        waiter = machine(tree, tmp_path / "cache", log, "--polled", str(polled), "--wait-s", "3600")
+        waiter = machine(
+            tree, tmp_path / "cache", log, "--polled", str(polled), "--wait-s", "3600", "--lease-ms", "3600000"
+        )
         wait_for(polled.exists, waiter)
         os.kill(holder.pid, signal.SIGKILL)  # not reaped yet: a zombie, which is gone too
         report = finished(waiter)
@@ -249,8 +254,8 @@ def _held_key(tmp_path: Path) -> str:
 
 def test_a_lease_left_by_this_process_outside_any_flight_is_free(tmp_path: Path) -> None:
     me = this_process()
-    assert not lease_is_free(encode_lease(me.__class__(me.host, me.boot, 1, ""), "t", 2e9), 1e9)  # pid 1 runs
-    assert lease_is_free(encode_lease(me, "not-held-by-any-flight", 2e9), 1e9)
+    assert not lease_is_free(encode_lease(me.__class__(me.host, me.boot, 1, ""), "t", 1e9 + 60), 1e9)  # pid 1 runs
+    assert lease_is_free(encode_lease(me, "not-held-by-any-flight", 1e9 + 60), 1e9)
     assert lease_is_free(encode_lease(me, "t", 1e9), 1e9)  # expired
     assert lease_is_free(b"\x80pickled", 1e9) and lease_is_free(b'["h","b",0,"","t",2e9]', 1e9)
 
@@ -336,3 +341,72 @@ async def test_a_lease_taken_for_a_caller_cancelled_meanwhile_is_given_back(tmp_
             await asyncio.sleep(0)
         assert leases.store.get("a") is None
         assert leases.store.get("b") is not None
+
+
+def test_a_holder_killed_and_reaped_frees_its_leases_without_waiting_out_the_expiry(tmp_path: Path, tree: Path) -> None:
+    """As above, but the holder is reaped first: its pid names no process at all, not a zombie."""
+    log, never, polled = tmp_path / "log", tmp_path / "never", tmp_path / "polled"
+    holder = machine(tree, tmp_path / "cache", log, "--gate", str(never), "--lease-ms", "3600000")
+    try:
+        wait_for(lambda: len(executions(log)) == FILES, holder)
+    finally:
+        holder.kill()
+        os.waitpid(holder.pid, 0)  # reaped: /proc/<pid> is gone
+        holder.returncode = -signal.SIGKILL
+    assert not Path(f"/proc/{holder.pid}").exists()
+    waiter = machine(tree, tmp_path / "cache", log, "--polled", str(polled), "--wait-s", "20", "--lease-ms", "3600000")
+    try:
+        report = finished(waiter)
+    finally:
+        if waiter.poll() is None:
+            waiter.kill()
+    assert [r[:3] for r in report["results"]] == expected_results(tree)
+    assert report["leases"]["taken"] == FILES and report["leases"]["waits"] == 0
+    assert not polled.exists()  # never waited on a lease of a process that is gone
+
+
+PLANTED_HOLDER = ["another-host", "another-boot", 4242, "1", "planted"]
+
+
+@pytest.mark.parametrize("expires_in", [86400.0, float("inf"), float("nan")], ids=["a-day-ahead", "infinity", "nan"])
+def test_a_lease_expiring_further_ahead_than_a_lease_can_last_is_free(expires_in: float) -> None:
+    now = 1e9
+    planted = json.dumps([*PLANTED_HOLDER, now + expires_in]).encode()
+    assert lease_is_free(planted, now, longest_s=120.0)
+    within = json.dumps([*PLANTED_HOLDER, now + 120.0]).encode()
+    assert not lease_is_free(within, now, longest_s=120.0)  # another host's live lease: waited on
+
+
+async def test_planted_far_future_leases_of_another_host_cost_no_wait(tmp_path: Path) -> None:
+    files = [write(tmp_path / "src" / f"m{n}.py", f"x = {n}  # TODO\n") for n in range(8)]
+    Validator = counting_validator_class()
+    with ValidationCache(tmp_path / "cache") as cache, bind_cache(cache, root=tmp_path / "src"):
+        keys = [explain(Validator(path, {}, tmp_path / "src")).key for path in files]
+    assert all(keys)
+    with _opened(tmp_path) as store:
+        for key in keys:
+            store.set(str(key), json.dumps([*PLANTED_HOLDER, time.time() + 86400]).encode(), None)
+    with ValidationCache(tmp_path / "cache") as cache, bind_cache(cache, root=tmp_path / "src"):
+        results = await asyncio.gather(*(Validator(path, {}, tmp_path / "src").validate() for path in files))
+        leases = cache.local_leases()
+        assert leases is not None
+        assert (leases.counters.waits, leases.counters.taken) == (0, len(files))
+    assert Validator.calls == len(files) and not any(r.passed for r in results)
+
+
+async def test_releasing_with_a_token_that_does_not_hold_the_lease_leaves_it(tmp_path: Path) -> None:
+    source = write(tmp_path / "src" / "m.py", "x = 1\n")
+    Validator = counting_validator_class()
+    with ValidationCache(tmp_path / "cache") as cache, bind_cache(cache, root=tmp_path / "src"):
+        key = explain(Validator(source, {}, tmp_path / "src")).key
+        assert key is not None
+        leases = cache.local_leases()
+        assert leases is not None
+        other = encode_lease(this_process().__class__("another-host", "b", 7, "1"), "theirs", time.time() + 60)
+        leases.store.set(key, other, None)
+        leases.release(key, "not-theirs")
+        leases.flush_releases()
+        assert leases.store.get(key) == other
+        leases.release(key, "theirs")
+        leases.flush_releases()
+        assert leases.store.get(key) is None

@@ -136,7 +136,7 @@ def test_the_readmes_validator_example_runs_as_a_projects_own_validator_and_is_r
     write(project / "checks/__init__.py", "")
     write(project / "checks/todos.py", example + "\n")
     write(project / "app.py", "x = 1  # TODO: remove\n")
-    done = run_memo("run", ".", "--no-cache", "--format", "json", cwd=project)
+    done = run_memo("run", ".", "--trust-project", "--no-cache", "--format", "json", cwd=project)
     codes = {
         (result["dimension"], f["code"]) for result in json.loads(done.stdout)["results"] for f in result["findings"]
     }

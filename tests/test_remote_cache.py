@@ -17,12 +17,13 @@ from typing import Any
 
 import pytest
 
-from memo import ValidationCache, bind_cache
+from memo import ValidationCache, ValidationResult, bind_cache
+from memo.codec import decode_entry, encode_entry
 from memo.remote import KEY_PREFIX, READ_ONLY
-from memo.signing import Signer
 from tests.helpers import counting_validator_class, write
 from tests.remote_support import (  # noqa: F401
     RedisServer,
+    attacker,
     free_port,
     make_tier,
     own_redis,
@@ -73,12 +74,41 @@ async def test_a_forged_entry_is_a_miss_and_never_reaches_the_local_tier(
         for name in client.scan_iter(match=KEY_PREFIX + "e:*"):
             key = name.decode()[len(KEY_PREFIX) + 2 :]
             planted = client.get(name)[-1000:].replace(b"false", b"true").replace(b"[[", b"[")  # type: ignore[index]
-            client.set(name, Signer("attacker").seal(key, planted))
+            client.set(name, attacker().seal(key, planted))
     victim = counting_validator_class()
     with ValidationCache(tmp_path / "b", remote=make_tier(redis_server.url)) as cache:
         got = await validate_all(victim, files, cache, tmp_path / "src")
         assert cache.remote is not None and cache.remote.counters.rejected == 6  # lookup, then lease read
     assert victim.calls == 3 and summary(got) == summary(truth)
+
+
+def _forged(key: str, value: bytes, how: str) -> bytes:
+    """``value`` as someone without the team's key can store it: signed with their own Ed25519 key, or bare."""
+    return attacker().seal(key, value) if how == "another-key" else value
+
+
+@pytest.mark.parametrize("how", ["another-key", "unsigned"])
+async def test_a_well_formed_passing_entry_not_signed_by_a_trusted_key_never_hides_findings(
+    tmp_path: Path, redis_server: RedisServer, how: str
+) -> None:
+    files = tree(tmp_path / "src", 3)
+    honest = counting_validator_class()
+    with ValidationCache(tmp_path / "a", remote=make_tier(redis_server.url)) as cache:
+        truth = await validate_all(honest, files, cache, tmp_path / "src")
+    assert [r.passed for r in truth] == [False, True, True]  # m0 has a finding to hide
+    with redis_server.client() as client:
+        names = list(client.scan_iter(match=KEY_PREFIX + "e:*"))
+        assert len(names) == 3
+        for name in names:
+            key = name.decode()[len(KEY_PREFIX) + 2 :]
+            entry = encode_entry(key, ValidationResult("todos", passed=True, findings=[]), None)
+            assert decode_entry(key, entry, None, time.time()) is not None  # decodable: only the signature stops it
+            client.set(name, _forged(key, entry, how))
+    victim = counting_validator_class()
+    with ValidationCache(tmp_path / "b", remote=make_tier(redis_server.url)) as cache:
+        got = await validate_all(victim, files, cache, tmp_path / "src")
+    assert summary(got) == summary(truth)  # m0's finding is reported
+    assert victim.calls == 3
 
 
 async def test_read_only_mode_runs_checks_and_writes_nothing_remote(tmp_path: Path, redis_server: RedisServer) -> None:

@@ -11,17 +11,17 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from memo.credentials import SIGNING_KEY_ENV, VERIFY_KEYS_ENV
 from memo.remote import KEY_PREFIX
-from memo.signing import SECRET_ENV
 from tests.helpers import write
-from tests.remote_support import SECRET, RedisServer, redis_server, shared_redis  # noqa: F401
+from tests.remote_support import SIGNING_KEY, RedisServer, redis_server, shared_redis  # noqa: F401
 
 
-def memo(cwd: Path, *argv: str, secret: str | None = SECRET, **env: str) -> subprocess.CompletedProcess[str]:
+def memo(cwd: Path, *argv: str, secret: str | None = SIGNING_KEY, **env: str) -> subprocess.CompletedProcess[str]:
     environ = {k: v for k, v in os.environ.items() if not k.startswith("VALIDATION_CACHE")}
     environ.update(env)
     if secret is not None:
-        environ[SECRET_ENV] = secret
+        environ[SIGNING_KEY_ENV] = secret
     return subprocess.run(
         [sys.executable, "-m", "memo.cli", *argv], cwd=cwd, env=environ, capture_output=True, text=True, timeout=240
     )
@@ -87,11 +87,11 @@ def test_the_config_file_gives_the_address_but_never_a_password(tmp_path: Path, 
     assert "must not hold a password" in refused.stderr and "hunter2" not in refused.stderr + refused.stdout
 
 
-def test_without_a_secret_the_run_warns_once_and_completes(tmp_path: Path, redis_server: RedisServer) -> None:
+def test_without_a_key_the_run_warns_once_and_completes(tmp_path: Path, redis_server: RedisServer) -> None:
     root = project(tmp_path)
     done = run(root, str(tmp_path / "a"), "--remote", redis_server.url, secret=None)
     assert done.returncode == 1 and len(results(done)) == 6
-    assert done.stderr.count(SECRET_ENV) == 1
+    assert done.stderr.count(SIGNING_KEY_ENV) == 1 and done.stderr.count(VERIFY_KEYS_ENV) == 1
     with redis_server.client() as client:
         assert client.dbsize() == 0
 

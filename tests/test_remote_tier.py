@@ -8,22 +8,25 @@ import asyncio
 import contextlib
 import logging
 import threading
+from typing import Any
 
 import pytest
 import redis
 
+from memo.credentials import PASSWORD_ENV, REMOTE_ENV, SECRET_ENV, SIGNING_KEY_ENV, VERIFY_KEYS_ENV
 from memo.lease import LeasePolicy
-from memo.remote import KEY_PREFIX, MODE_ENV, PASSWORD_ENV, READ_ONLY, REMOTE_ENV, remote_from_environment
-from memo.signing import SECRET_ENV, Signer
+from memo.remote import KEY_PREFIX, MODE_ENV, READ_ONLY, remote_from_environment
 from tests.remote_support import (  # noqa: F401
-    SECRET,
+    SIGNING_KEY,
     RedisServer,
+    attacker,
     command_calls,
     free_port,
     make_tier,
     own_redis,
     redis_server,
     shared_redis,
+    signer,
 )
 
 ENTRY = b'[3,"k",null,"lint",true,null,0.01,[]]'
@@ -56,15 +59,29 @@ async def test_entries_are_sealed_prefixed_and_expire(redis_server: RedisServer)
         assert 0 < client.pttl(KEY_PREFIX + "e:forever") <= tier.max_ttl_s * 1000
 
 
-async def test_lookups_in_one_tick_go_out_as_one_mget(redis_server: RedisServer) -> None:
+async def test_lookups_in_one_tick_go_out_as_one_round_trip(redis_server: RedisServer) -> None:
     tier = make_tier(redis_server.url)
     try:
         for i in range(0, 200, 2):
             tier.put(f"k{i}", ENTRY, 60)
         assert tier.wait_for_writes()
-        before = command_calls(redis_server, "mget")
+        before = {command: command_calls(redis_server, command) for command in ("getrange", "strlen", "get")}
+        pipelines = 0
+        pipeline = tier._client.pipeline
+
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            nonlocal pipelines
+            pipelines += 1
+            return pipeline(*args, **kwargs)
+
+        tier._client.pipeline = counted  # type: ignore[method-assign]
         values = await asyncio.gather(*(tier.get(f"k{i}") for i in range(200)))
-        assert command_calls(redis_server, "mget") - before == 1
+        assert pipelines == 1
+        assert {command: command_calls(redis_server, command) - n for command, n in before.items()} == {
+            "getrange": 200,
+            "strlen": 0,
+            "get": 0,
+        }
         assert [v is not None for v in values] == [i % 2 == 0 for i in range(200)]
         assert (tier.counters.hits, tier.counters.misses) == (100, 100)
     finally:
@@ -74,10 +91,10 @@ async def test_lookups_in_one_tick_go_out_as_one_mget(redis_server: RedisServer)
 @pytest.mark.parametrize(
     "stored",
     [
-        pytest.param(Signer("attacker").seal("k", ENTRY), id="forged"),
+        pytest.param(attacker().seal("k", ENTRY), id="forged"),
         pytest.param(ENTRY, id="unsigned"),
-        pytest.param(Signer(SECRET).seal("k", ENTRY)[:-5], id="truncated"),
-        pytest.param(Signer(SECRET).seal("other-key", ENTRY), id="moved-from-another-key"),
+        pytest.param(signer().seal("k", ENTRY)[:-5], id="truncated"),
+        pytest.param(signer().seal("other-key", ENTRY), id="moved-from-another-key"),
     ],
 )
 async def test_an_entry_that_does_not_verify_is_a_counted_miss(redis_server: RedisServer, stored: bytes) -> None:
@@ -98,7 +115,7 @@ async def test_values_over_the_size_cap_are_neither_written_nor_trusted(redis_se
         assert tier.wait_for_writes()
         with redis_server.client() as client:
             assert client.exists(KEY_PREFIX + "e:big") == 0
-            client.set(KEY_PREFIX + "e:big", Signer(SECRET).seal("big", b"y" * 500))
+            client.set(KEY_PREFIX + "e:big", signer().seal("big", b"y" * 500))
         assert await tier.get("big") is None
         assert tier.counters.rejected == 1
     finally:
@@ -107,7 +124,7 @@ async def test_values_over_the_size_cap_are_neither_written_nor_trusted(redis_se
 
 async def test_read_only_mode_reads_and_writes_nothing(redis_server: RedisServer) -> None:
     with redis_server.client() as client:
-        client.set(KEY_PREFIX + "e:seen", Signer(SECRET).seal("seen", ENTRY))
+        client.set(KEY_PREFIX + "e:seen", signer().seal("seen", ENTRY))
     tier = make_tier(redis_server.url, mode=READ_ONLY)
     try:
         assert await tier.get("seen") == ENTRY
@@ -205,7 +222,7 @@ async def test_the_password_comes_from_the_environment_and_is_never_shown(
 ) -> None:
     server = RedisServer(tcp=True, password="pa55-word-xyz")  # nosec B106 - a throwaway password for a test redis server
     try:
-        monkeypatch.setenv(SECRET_ENV, SECRET)
+        monkeypatch.setenv(SIGNING_KEY_ENV, SIGNING_KEY)
         monkeypatch.setenv(PASSWORD_ENV, "pa55-word-xyz")
         tier = remote_from_environment(server.url)
         assert tier is not None
@@ -228,19 +245,20 @@ async def test_the_password_comes_from_the_environment_and_is_never_shown(
         server.stop()
 
 
-def test_without_a_secret_the_tier_is_off_with_one_warning(
+def test_without_a_key_the_tier_is_off_with_one_warning(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.delenv(SECRET_ENV, raising=False)
+    for name in (SECRET_ENV, SIGNING_KEY_ENV, VERIFY_KEYS_ENV):
+        monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv(REMOTE_ENV, "redis://:hunter2@127.0.0.1:1/0")
     with caplog.at_level(logging.WARNING, logger="memo"):
         assert remote_from_environment() is None
-    assert SECRET_ENV in caplog.text and "hunter2" not in caplog.text
+    assert SIGNING_KEY_ENV in caplog.text and VERIFY_KEYS_ENV in caplog.text and "hunter2" not in caplog.text
     assert len(caplog.records) == 1
 
 
 def test_a_bad_address_or_mode_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(SECRET_ENV, SECRET)
+    monkeypatch.setenv(SIGNING_KEY_ENV, SIGNING_KEY)
     with pytest.raises(ValueError, match="redis://") as bad:
         remote_from_environment("http://:hunter2@example.invalid")
     assert "hunter2" not in str(bad.value)
@@ -250,7 +268,7 @@ def test_a_bad_address_or_mode_is_a_clear_error(monkeypatch: pytest.MonkeyPatch)
 
 
 async def test_the_environment_chooses_read_only(monkeypatch: pytest.MonkeyPatch, redis_server: RedisServer) -> None:
-    monkeypatch.setenv(SECRET_ENV, SECRET)
+    monkeypatch.setenv(SIGNING_KEY_ENV, SIGNING_KEY)
     monkeypatch.setenv(MODE_ENV, "read-only")
     tier = remote_from_environment(redis_server.url)
     assert tier is not None and tier.mode == READ_ONLY and not tier.writable

@@ -12,10 +12,13 @@ from pathlib import Path
 import pytest
 
 from memo import DiskStore, MemoryStore, Store, StoreError
+from memo.localauth import LocalSealer
+from memo.sealedstore import SealedStore
 
 STORES: dict[str, Callable[[Path], Store]] = {
     "memory": lambda tmp_path: MemoryStore(),
     "disk": lambda tmp_path: DiskStore(tmp_path / "cache"),
+    "sealed-disk": lambda tmp_path: SealedStore(DiskStore(tmp_path / "cache"), LocalSealer(b"k" * 32, "test")),
 }
 
 LARGE = bytes(range(256)) * 4096  # 1 MiB, NUL bytes included: a value file on disk

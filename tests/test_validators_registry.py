@@ -39,12 +39,16 @@ def test_every_validate_is_a_cached_coroutine(cls: type[Validator]) -> None:
     assert hasattr(cls.validate, "__wrapped__")  # wrapt's proxy: @cached_validation is applied
 
 
-def test_per_file_validators_apply_to_python_files_only() -> None:
+def test_per_file_validators_apply_to_the_file_types_their_tools_check() -> None:
     for name in DEFAULT_DIMENSIONS:
         cls = REGISTRY[name]
         assert cls.applies_to(Path("pkg/mod.py"))
-        assert not cls.applies_to(Path("README.md"))
+        assert not cls.applies_to(Path("notes.txt"))
     assert not REGISTRY["types"].applies_to(Path("pkg/mod.py"))
+    # ruff lints notebooks and stubs, and formats Markdown; bandit reads .pyw as its walk does.
+    assert {name for name in DEFAULT_DIMENSIONS if REGISTRY[name].applies_to(Path("a.ipynb"))} == {"lint", "format"}
+    assert {name for name in DEFAULT_DIMENSIONS if REGISTRY[name].applies_to(Path("README.md"))} == {"format"}
+    assert REGISTRY["security"].applies_to(Path("gui.pyw"))
 
 
 def test_options_are_the_dimension_section_of_the_config() -> None:

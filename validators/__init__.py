@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+from memo.validators._fileset import FileSet
 from memo.validators._pool import shutdown as shutdown_workers
 from memo.validators.base import Validator
 from memo.validators.complexity import ComplexityValidator
@@ -57,6 +58,7 @@ def resolve(dimensions: Iterable[str], registry: Mapping[str, type[Validator]] |
 __all__ = [
     "ComplexityValidator",
     "DEFAULT_DIMENSIONS",
+    "FileSet",
     "FormatValidator",
     "LintValidator",
     "REGISTRY",

@@ -16,8 +16,8 @@ What bandit itself does (``bandit/cli/main.py``):
   and names each file that way: bandit then excludes exactly what ``-r .`` would.
 
 memo reads only the ``.bandit`` at the project root (a ``.bandit`` deeper in the tree,
-which ``bandit -r .`` would also find, is not looked for). ``include`` globs of a config
-file are not applied: memo checks the Python files it validates.
+which ``bandit -r .`` would also find, is not looked for). Which files bandit checks
+(``include`` and the exclusions) is ``memo.validators._bandit_files``.
 """
 
 from __future__ import annotations
@@ -26,16 +26,11 @@ import configparser
 import hashlib
 import json
 import os
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from memo._toml import tomllib
 from memo.validators._context import ConfigMemo
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
 
 INI_NAME = ".bandit"
 PYPROJECT = "pyproject.toml"

@@ -82,10 +82,7 @@ class BatchedValidator(Validator):
         except OSError as exc:
             return ValidationResult(dimension, False, file_path=own, error=f"cannot read file: {exc}")
         outcome = await self._batcher(tool, settings, timeout).load(path)
-        findings = [
-            Finding(own, line, column, code, message, severity)
-            for line, column, code, message, severity in outcome.findings
-        ]
+        findings = [Finding(own, *raw) for raw in outcome.findings]
         return ValidationResult(
             dimension,
             passed=outcome.error is None and not findings,

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-RawFinding = tuple[int, int, str, str, str]
-"""(line, column, code, message, severity): a finding without its path."""
+RawFinding = tuple[int, int, str, str, str] | tuple[int, int, str, str, str, int]
+"""(line, column, code, message, severity), and the cell for a notebook: a finding without its path."""
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ import weakref
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 
+from memo.credentials import tool_environment
 from memo.validators import _parallelism
 
 
@@ -108,10 +109,14 @@ def _die_with_parent() -> Callable[[], None] | None:
 
 
 async def _spawn(argv: Sequence[str], cwd: str | None) -> asyncio.subprocess.Process:
-    """Start ``argv`` in a new session with piped output (the seam tests wrap to see processes)."""
+    """Start ``argv`` in a new session with piped output (the seam tests wrap to see processes).
+
+    The tool gets memo's environment without memo's credentials (``memo.credentials``).
+    """
     return await asyncio.create_subprocess_exec(
         *argv,
         cwd=cwd,
+        env=tool_environment(),
         stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
@@ -131,6 +136,11 @@ def _kill(process: asyncio.subprocess.Process) -> None:
         pass
 
 
+def tool_name(argv: Sequence[str]) -> str:
+    """The name messages give the tool: a launched script's (``python -c CODE NAME``), else the program's."""
+    return argv[3] if len(argv) > 3 and argv[1] == "-c" else os.path.basename(argv[0])
+
+
 async def run(
     argv: Sequence[str],
     *,
@@ -142,7 +152,7 @@ async def run(
 
     ``timeout`` counts from the process's start, not from the wait for a free slot.
     """
-    name = os.path.basename(argv[0]) if len(argv) < 3 or argv[1] != "-m" else argv[2]
+    name = tool_name(argv)
     async with _slot(limited):
         try:
             process = await _spawn(argv, None if cwd is None else os.fspath(cwd))

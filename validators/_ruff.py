@@ -3,8 +3,8 @@
 Shared by ``lint`` (``ruff check``) and ``format`` (``ruff format --check``): both print
 the same JSON diagnostic list, one entry per finding, each naming its file.
 
-ruff runs the way ``ruff check .`` at the project root does, restricted to the files
-memo validates:
+ruff runs the way ``ruff check .`` at the project root does, on the files memo validates
+of those ruff itself checks there (``memo.validators._ruff_files``):
 
 - in the project root (``cwd``), with paths relative to it, so relative settings
   (``src``, ``per-file-ignores``, ``exclude``) resolve as they do for the user;
@@ -27,13 +27,16 @@ import json
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
+from pathlib import Path
 from typing import Any, ClassVar
 
 from memo import ValidationResult, current_binding, planning_scope
-from memo.validators import _options, _process
+from memo.validators import _options, _process, _tools
 from memo.validators._batched import BatchedValidator, PathIndex
+from memo.validators._fileset import FileSet
 from memo.validators._outcome import Outcome, RawFinding
 from memo.validators._ruff_context import OBSERVER, Snapshot, snapshot
+from memo.validators._ruff_files import RuffFiles, RuffFilesError, ruff_files
 from memo.validators._tools import Tool
 
 _SEVERITIES = {"error": "error", "warning": "warning", "info": "info"}
@@ -50,13 +53,10 @@ def _finding(entry: Mapping[str, Any]) -> RawFinding:
     location = entry.get("location") or {}
     code = entry.get("code") or entry.get("name") or "ruff"
     severity = _SEVERITIES.get(str(entry.get("severity", "error")).lower(), "error")
-    return (
-        int(location.get("row") or 1),
-        int(location.get("column") or 1),
-        str(code),
-        str(entry.get("message", "")),
-        severity,
-    )
+    found = (int(location.get("row") or 1), int(location.get("column") or 1), str(code), str(entry.get("message", "")))
+    cell = entry.get("cell")
+    # A notebook's rows are counted within its cells, as ruff reports them.
+    return (*found, severity) if not isinstance(cell, int) else (*found, severity, cell)
 
 
 def _argument(path: str, root: str) -> str:
@@ -95,7 +95,12 @@ async def run_ruff(
         if path is None:
             raise _process.ToolError(f"ruff reported a file it was not given: {entry!r:.200}")
         found.setdefault(path, []).append(_finding(entry))
-    return {path: Outcome(tuple(sorted(rows))) for path, rows in found.items()}
+    return {path: Outcome(tuple(sorted(rows, key=_by_place))) for path, rows in found.items()}
+
+
+def _by_place(row: RawFinding) -> tuple[int, RawFinding]:
+    """Cell first (a notebook's lines restart in each), then line, column, code."""
+    return (row[5] if len(row) > 5 else 0, row)
 
 
 class RuffValidator(BatchedValidator):
@@ -114,6 +119,26 @@ class RuffValidator(BatchedValidator):
     }
 
     _context: Snapshot | None = None
+
+    @classmethod
+    def file_set(cls, root: Path, config: Mapping[str, Any], candidates: Sequence[Path]) -> FileSet | None:
+        """The files ``ruff check .`` (lint) or ``ruff format --check .`` (format) checks at ``root``."""
+        tool = _tools.find_tool(cls.tool)
+        if tool is None:
+            return None
+        section = config.get(cls.dimension, {})
+        try:
+            use_config = _options.flag(
+                section if isinstance(section, Mapping) else {}, cls.dimension, "project_config", True
+            )
+            return cls.pick(ruff_files(tool, os.path.abspath(root), isolated=not use_config))
+        except (RuffFilesError, _options.OptionError):
+            return None  # each file's check then says what is wrong
+
+    @classmethod
+    def pick(cls, files: RuffFiles) -> FileSet:
+        """This dimension's set of the two ruff answers."""
+        raise NotImplementedError
 
     def project_root(self) -> str:
         """Where ruff runs: the validator's root, else the bound run's, else the working directory."""

@@ -31,7 +31,8 @@ same-size edit with its mtime restored still moves the ctime. ``Snapshot.still_h
 recomputes every fact after ruff ran, so a config edited during the run is noticed.
 
 Not observed (documented limits): ``.gitignore`` (ruff does not apply it to paths it is
-given), environment variables (none changes a finding), the contents of a symlink
+given; it decides which files ruff checks, which ``memo.validators._ruff_files``
+observes), environment variables (none changes a finding), the contents of a symlink
 target's directory, and imports written where a line scan cannot see them (after a
 semicolon behind another statement, or split by a backslash inside the module name).
 """
@@ -52,13 +53,9 @@ from typing import Any
 
 from memo import hash_bytes
 from memo import witness as run_witness
+from memo._toml import tomllib
 from memo.hashing import RACY_WINDOW_NS, StatSignature, stat_signature
 from memo.recent import Recent
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
 
 CONFIG_NAMES = (".ruff.toml", "ruff.toml", "pyproject.toml")
 """ruff's config file names, in its order of precedence within one directory."""

@@ -5,8 +5,19 @@ upgrade invalidates their entries. Most tools are looked up once per process; ru
 whose version is asked on every cache lookup of lint and format, is looked up again
 whenever its binary's stat signature (with ctime, outside the racy window) changes, so
 an upgrade in the middle of a long-lived process is noticed. Tools installed as Python packages in this
-interpreter are preferred (``python -m bandit``, ruff's own binary) over whatever is on
-PATH: a PATH entry may be a slow shim, or belong to another environment.
+interpreter are preferred (bandit's and mypy's console-script entry points, ruff's own
+binary) over whatever is on PATH: a PATH entry may be a slow shim, or belong to another
+environment.
+
+A Python tool is started as its console script starts it, never as ``python -m TOOL``:
+``-m`` puts the working directory (the project root) first on ``sys.path``, so a
+``yaml.py``, ``tokenize.py``, ``email/`` or ``bandit/`` in the checkout would be imported
+and run, and a tree that copies the standard library would crash the tool. The bare
+``bandit`` script never imports from the working directory. ``python -P``/
+``PYTHONSAFEPATH`` would do it too, but only from Python 3.11; ``python -I`` also drops
+``PYTHONPATH`` and the user site, which the bare tool honours. So memo's interpreter runs
+``LAUNCHER`` (``python -c``), which takes the ``''`` that ``-c`` puts first on ``sys.path``
+off it before anything is imported, then calls the entry point as the script would.
 """
 
 from __future__ import annotations
@@ -25,6 +36,7 @@ from dataclasses import dataclass
 from memo.hashing import RACY_WINDOW_NS, StatSignature, stat_signature
 
 _MODULE_TOOLS = frozenset({"bandit", "mypy"})
+"""Tools run through this interpreter, by their console-script entry point."""
 _LIBRARY_TOOLS = frozenset({"radon"})
 
 
@@ -46,6 +58,38 @@ def _package_version(name: str) -> str | None:
         return importlib.metadata.version(name)
     except importlib.metadata.PackageNotFoundError:
         return None
+
+
+LAUNCHER = (
+    "import sys\n"
+    "if not getattr(sys.flags, 'safe_path', False) and sys.path[:1] == ['']:\n"
+    "    del sys.path[0]\n"
+    "name, target = sys.argv.pop(1), sys.argv.pop(1)\n"
+    "sys.argv[0] = name\n"
+    "module, _, attribute = target.partition(':')\n"
+    "import importlib\n"
+    "function = importlib.import_module(module)\n"
+    "for part in attribute.split('.'):\n"
+    "    function = getattr(function, part)\n"
+    "sys.exit(function())\n"
+)
+"""``python -c LAUNCHER NAME MODULE:FUNCTION ARGS...``: a console script's entry point, run as its script runs it.
+
+``python -c`` puts ``''`` (the working directory) first on ``sys.path``; it is removed
+before the first import. (With ``PYTHONSAFEPATH`` set nothing was put there to remove.)
+"""
+
+
+def _entry_point(name: str) -> str | None:
+    """The ``module:function`` of the console script ``name`` installed in this interpreter, or None."""
+    for point in importlib.metadata.entry_points(group="console_scripts", name=name):
+        return str(point.value)
+    return None
+
+
+def script_command(name: str, entry_point: str) -> tuple[str, ...]:
+    """The argv that runs console script ``name`` (``module:function``) with this interpreter, cwd off ``sys.path``."""
+    return (sys.executable, "-c", LAUNCHER, name, entry_point)
 
 
 def _has_module(name: str) -> bool:
@@ -124,7 +168,9 @@ def _find_once(name: str) -> Tool | None:
         version = _package_version(name)
         return Tool(name, (), version) if version is not None and _has_module(name) else None
     if name in _MODULE_TOOLS and _has_module(name):
-        return Tool(name, (sys.executable, "-m", name), _package_version(name) or "unknown")
+        entry_point = _entry_point(name)
+        if entry_point is not None:
+            return Tool(name, script_command(name, entry_point), _package_version(name) or "unknown")
     path = shutil.which(name)
     return None if path is None else Tool(name, (path,), _version_from_cli(path))
 

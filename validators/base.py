@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
 from memo import ValidationResult
+from memo.validators._fileset import FileSet
 from memo.validators._options import OptionCheck, check_table
 
 
@@ -49,6 +50,17 @@ class Validator:
     def applies_to(cls, path: Path) -> bool:
         """Whether this validator checks ``path`` (by default: by suffix)."""
         return cls.per_file and path.suffix in cls.suffixes
+
+    @classmethod
+    def file_set(cls, root: Path, config: Mapping[str, Any], candidates: Sequence[Path]) -> FileSet | None:
+        """The files this validator's tool checks when run bare at ``root``, and what decides them.
+
+        A run reports on the ``candidates`` (the files it discovered) that are in the set:
+        a file the tool itself would skip is absent, not passed. None (the default, and
+        whenever the tool cannot say) means every candidate ``applies_to`` accepts.
+        ``config`` is the run's config, as this validator sees it.
+        """
+        return None
 
     option_checks: ClassVar[Mapping[str, OptionCheck] | None] = None
     """How each option of this validator's config table is checked, by name; None accepts any table."""

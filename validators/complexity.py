@@ -17,13 +17,17 @@ radon is pure Python, so it runs in the shared process pool, a batch of files pe
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
-from typing import ClassVar
+from pathlib import Path
+from typing import Any, ClassVar
 
 from memo import ValidationResult, cached_validation
-from memo.validators import _context, _options, _pool, _workers
+from memo.validators import _context, _options, _pool, _tools, _workers
 from memo.validators._batched import BatchedValidator
+from memo.validators._fileset import FileSet
 from memo.validators._outcome import Outcome
+from memo.validators._radon_files import RadonFilesError, radon_files
 from memo.validators._tools import Tool
 
 DEFAULT_MAX_COMPLEXITY = 10
@@ -42,6 +46,16 @@ class ComplexityValidator(BatchedValidator):
     max_batch: ClassVar[int] = 256
     min_chunk: ClassVar[int] = 8
     max_chunks: ClassVar[int] = 2 * _pool.workers()
+
+    @classmethod
+    def file_set(cls, root: Path, config: Mapping[str, Any], candidates: Sequence[Path]) -> FileSet | None:
+        """The ``candidates`` ``radon cc .`` at ``root`` measures (see ``memo.validators._radon_files``)."""
+        if _tools.find_tool(cls.tool) is None:
+            return None
+        try:
+            return radon_files(os.path.abspath(root), (str(path) for path in candidates))
+        except RadonFilesError:
+            return None
 
     def cache_identity(self) -> str:
         """radon's version and the interpreter's (implementation and version): both decide how a file parses."""

@@ -1,4 +1,4 @@
-"""``format``: is each Python file formatted as ``ruff format`` would format it?
+"""``format``: is each file ``ruff format --check .`` checks (Python, stubs, notebooks, Markdown) formatted?
 
 One finding per unformatted file (code ``unformatted``, at the first line that would
 change). A file ruff cannot parse or read gets ruff's own diagnostic instead.
@@ -20,8 +20,10 @@ from collections.abc import Mapping, Sequence
 from typing import ClassVar
 
 from memo import ValidationResult, cached_validation
+from memo.validators._fileset import FileSet
 from memo.validators._outcome import Outcome
 from memo.validators._ruff import RuffSettings, RuffValidator, run_ruff
+from memo.validators._ruff_files import RuffFiles
 from memo.validators._tools import Tool
 
 FormatSettings = RuffSettings
@@ -32,6 +34,11 @@ class FormatValidator(RuffValidator):
 
     dimension: ClassVar[str] = "format"
     version: ClassVar[str] = "2"
+    suffixes: ClassVar[tuple[str, ...]] = (".py", ".pyi", ".ipynb", ".md")
+
+    @classmethod
+    def pick(cls, files: RuffFiles) -> FileSet:
+        return files.format
 
     def settings(self) -> FormatSettings:
         return self.project_root(), tuple(self.common_args())

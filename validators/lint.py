@@ -1,4 +1,4 @@
-"""``lint``: ruff's linter (``ruff check``) on each Python file.
+"""``lint``: ruff's linter on each file ``ruff check .`` checks (Python, stubs, notebooks, pyproject.toml).
 
 Options (config section ``[lint]``):
 
@@ -25,8 +25,10 @@ from typing import ClassVar
 
 from memo import ValidationResult, cached_validation
 from memo.validators import _options
+from memo.validators._fileset import FileSet
 from memo.validators._outcome import Outcome
 from memo.validators._ruff import RuffSettings, RuffValidator, run_ruff
+from memo.validators._ruff_files import RuffFiles
 from memo.validators._tools import Tool
 
 LintSettings = RuffSettings
@@ -38,12 +40,17 @@ class LintValidator(RuffValidator):
     dimension: ClassVar[str] = "lint"
     version: ClassVar[str] = "2"
     reads_imports: ClassVar[bool] = True
+    suffixes: ClassVar[tuple[str, ...]] = (".py", ".pyi", ".ipynb")
     option_checks: ClassVar[Mapping[str, _options.OptionCheck] | None] = {
         **(RuffValidator.option_checks or {}),
         "select": _options.string_list,
         "extend_select": _options.string_list,
         "ignore": _options.string_list,
     }
+
+    @classmethod
+    def pick(cls, files: RuffFiles) -> FileSet:
+        return files.lint
 
     def settings(self) -> LintSettings:
         """The ruff arguments these options stand for (a hashable batch key)."""

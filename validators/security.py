@@ -7,8 +7,9 @@ status does. A file bandit cannot parse gets one ``unparsable`` finding.
 bandit runs at the project root with the project's own bandit configuration, as
 ``bandit -r .`` would there (see ``memo.validators._bandit_config``): the root's ``.bandit``
 file, ``[tool.bandit]`` in ``pyproject.toml`` (passed as ``-c pyproject.toml``), its
-``skips``, ``tests`` and ``exclude_dirs``. A file that configuration excludes gets no
-findings. memo's own options below apply on top.
+``skips``, ``tests`` and ``exclude_dirs``. A file that configuration excludes is not
+checked at all: it is absent from the results (``memo.validators._bandit_files``).
+memo's own options below apply on top.
 
 Options (config section ``[security]``):
 
@@ -33,11 +34,14 @@ import json
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, ClassVar
 
 from memo import ValidationResult, cached_validation
-from memo.validators import _bandit_config, _context, _options, _process
+from memo.validators import _bandit_config, _context, _options, _process, _tools
+from memo.validators._bandit_files import BanditFilesError, bandit_files
 from memo.validators._batched import BatchedValidator
+from memo.validators._fileset import FileSet
 from memo.validators._outcome import Outcome, RawFinding
 from memo.validators._tools import Tool
 
@@ -116,6 +120,7 @@ class SecurityValidator(BatchedValidator):
     dimension: ClassVar[str] = "security"
     version: ClassVar[str] = "2"
     tool: ClassVar[str] = "bandit"
+    suffixes: ClassVar[tuple[str, ...]] = (".py", ".pyw")
     option_checks: ClassVar[Mapping[str, _options.OptionCheck] | None] = {
         "skip": _options.string_list,
         "tests": _options.string_list,
@@ -126,6 +131,19 @@ class SecurityValidator(BatchedValidator):
     max_batch: ClassVar[int] = 256
     min_chunk: ClassVar[int] = 16
     _project: _bandit_config.BanditConfig | None = None
+
+    @classmethod
+    def file_set(cls, root: Path, config: Mapping[str, Any], candidates: Sequence[Path]) -> FileSet | None:
+        """The ``candidates`` ``bandit -r .`` at ``root`` checks (see ``memo.validators._bandit_files``)."""
+        if _tools.find_tool(cls.tool) is None:
+            return None
+        root_path = os.path.abspath(root)
+        if _bandit_config.project_config(root_path).problem is not None:
+            return None  # each file's check says what is wrong
+        try:
+            return bandit_files(root_path, (str(path) for path in candidates))
+        except BanditFilesError:
+            return None
 
     def cache_identity(self) -> str:
         """bandit's version, the interpreter it parses with, and any third-party bandit plugins."""

@@ -25,20 +25,15 @@ from __future__ import annotations
 import configparser
 import json
 import os
-import sys
 import time
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from memo import Finding, ValidationResult, cached_validation
+from memo._toml import tomllib
 from memo.validators import _context, _options, _process, _tools
 from memo.validators._options import OptionError
 from memo.validators.base import Validator
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
 
 _SEVERITY = {"error": "error", "warning": "warning", "note": "info"}
 

@@ -100,4 +100,6 @@ def _file_lines(
 
 def _finding_line(finding: Finding, dimension: str, shown: str, file_path: str, cwd: Path) -> str:
     where = shown if finding.path == file_path else _display(finding.path, cwd)
+    if finding.cell is not None:
+        where = f"{where}:cell {finding.cell}"  # as ruff prints a notebook's location
     return f"{where}:{finding.line}:{finding.column} {finding.code} {finding.message} [{dimension}]"

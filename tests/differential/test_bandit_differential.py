@@ -89,7 +89,8 @@ PROJECTS: dict[str, dict[str, str]] = {
 
 def bare_bandit(root: Path) -> tuple[frozenset[Finding], frozenset[str]]:
     """``bandit -r .`` (with ``-c pyproject.toml`` when it has [tool.bandit]): findings and unparsable files."""
-    argv = [sys.executable, "-m", "bandit", "-r", ".", "-f", "json", "-q"]
+    # The console script, as a user types it: ``python -m bandit`` would import from the root.
+    argv = [str(Path(sys.executable).with_name("bandit")), "-r", ".", "-f", "json", "-q"]
     pyproject = root / "pyproject.toml"
     if pyproject.exists() and "[tool.bandit]" in pyproject.read_text() and not (root / ".bandit").exists():
         argv += ["-c", "pyproject.toml"]

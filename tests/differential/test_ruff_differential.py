@@ -57,6 +57,27 @@ def test_a_project_asking_for_fixes_is_never_modified(project: Path) -> None:
     assert snapshot_tree(project) == before
 
 
+@pytest.mark.parametrize(
+    ("name", "config"),
+    [
+        ("ruff.toml", 'fix-only = true\nfix = true\n[lint]\nselect = ["F401", "I"]\n'),
+        ("pyproject.toml", '[tool.ruff]\nfix-only = true\n[tool.ruff.lint]\nselect = ["F401", "I"]\n'),
+    ],
+    ids=["ruff.toml", "pyproject.toml"],
+)
+def test_fix_only_in_the_root_config_never_modifies_a_file(project: Path, name: str, config: str) -> None:
+    # At the root ruff reads fix-only, and `--no-fix` alone does not override it: only
+    # `--no-fix-only` keeps ruff from rewriting a.py (a nested config would not be read).
+    write(project, {name: config, "a.py": "import sys\nimport os\nimport json\n\nprint(os, sys)\n"})
+    before = snapshot_tree(project)
+    memo(project, project.parent / "cache", dimensions=("lint",), no_cache=True)
+    assert snapshot_tree(project) == before
+    agree(project)
+    assert snapshot_tree(project) == before
+    found = memo(project, project.parent / "cache", dimensions=("lint",))
+    assert {finding[3] for finding in found.findings["lint"]} == {"F401", "I001"}
+
+
 def test_exclude_and_extend_exclude_apply_to_the_files_memo_passes(project: Path) -> None:
     write(
         project,
@@ -130,7 +151,8 @@ def test_editing_only_the_end_of_an_extend_chain_is_a_miss(project: Path) -> Non
     agree(project)
     write(project, {"../shared/base.toml": 'line-length = 60\n[lint]\nselect = ["E501"]\n'})
     hits, misses = agree(project)
-    assert misses == 2 and hits == 0
+    # a.py's lint and format, and ruff.toml's lint (`ruff check --show-files` lists it)
+    assert misses == 3 and hits == 0
 
 
 def test_adding_an_init_file_reaches_the_unchanged_module(project: Path) -> None:
@@ -155,7 +177,8 @@ def test_a_new_first_party_module_flips_isort_on_an_untouched_file(project: Path
     write(project, {"zzz_probe.py": "x = 1\n"})
     hits, _ = agree(project)
     assert [f[3] for f in memo(project, project.parent / "cache").findings["lint"]] == ["I001"]
-    assert hits == 3  # a.py's format, and b.py (which does not import zzz_probe), stay cached
+    # a.py's format, b.py (which does not import zzz_probe) and ruff.toml's lint stay cached
+    assert hits == 4
 
 
 def _git(root: Path, *args: str) -> None:

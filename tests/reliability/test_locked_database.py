@@ -112,9 +112,9 @@ async def test_writes_while_another_process_holds_the_lock_are_written_once_it_i
 async def test_writes_kept_out_longer_than_the_patience_are_skipped_not_fatal(
     tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import memo.cache
+    import memo.deferred
 
-    monkeypatch.setattr(memo.cache, "WRITE_PATIENCE_S", 0.0)
+    monkeypatch.setattr(memo.deferred, "WRITE_PATIENCE_S", 0.0)
     cache_dir, files, validator = _twenty_files(tmp_path)
     with ValidationCache(cache_dir, timeout=TIMEOUT) as cache, bind_cache(cache):
         await validator(files[0]).validate()  # opened and stored before the lock
