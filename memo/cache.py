@@ -452,6 +452,10 @@ class ValidationCache:
             self._failed(exc)
             return 0
         self._prefetched.clear()
+        if self.directory is not None:  # run manifests answer for these entries: they go with them
+            from memo.manifest import clear_manifests
+
+            clear_manifests(self.directory)
         self._records.clear()
         return removed
 

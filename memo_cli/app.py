@@ -19,6 +19,7 @@ import memo
 from memo.cli.errors import EXIT_INTERRUPTED, EXIT_PASSED, EXIT_USAGE, UsageError, one_line
 
 if TYPE_CHECKING:
+    from memo.cli.fastpath import Attempt
     from memo.engine import Engine
 
 EXIT_CODES = """exit status:
@@ -202,14 +203,14 @@ def _render(args: argparse.Namespace) -> int:
     return 0
 
 
-def _dispatch(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+def _dispatch(args: argparse.Namespace, parser: argparse.ArgumentParser, found: Attempt | None = None) -> int:
     if args.command is None:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
     if args.command == "run":
         from memo.cli.run import run
 
-        return run(args)
+        return run(args, attempt=found)
     if args.command == "cache":
         from memo.cli.cache_commands import cache
 
@@ -247,10 +248,61 @@ def guarded(call: Callable[[], int]) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """The ``memo`` command (and ``python -m memo``)."""
+    """The ``memo`` command (and ``python -m memo``).
+
+    ``memo run`` is first offered to the fast path (``memo.cli.fastpath``), its command
+    line read without building argparse's parser when it is plainly spelt.
+    """
+    words = list(sys.argv[1:] if argv is None else argv)
+    found = None
+    if words[:1] == ["run"]:
+        from memo.cli import fastpath
+
+        quick = fastpath.quick_args(words[1:])
+        if quick is not None:
+            answered = _fast(quick)
+            if isinstance(answered, int):
+                return answered
+            found = answered
     parser = build_parser()
-    args = parser.parse_args(argv)
-    return guarded(lambda: _dispatch(args, parser))
+    args = parser.parse_args(words)
+    if args.command == "run" and found is None:
+        answered = _fast(args)
+        if isinstance(answered, int):
+            return answered
+        found = answered
+    return guarded(lambda: _dispatch(args, parser, found))
+
+
+def _fast(args: argparse.Namespace) -> int | Attempt | None:
+    """``memo run`` answered from its manifest (``memo.cli.fastpath``), before anything heavy is imported.
+
+    The exit status when the tree is unchanged; else what the attempt found, for the run.
+    Nothing here starts a process, so Ctrl-C and a closed pipe are handled as ``guarded``
+    handles them, without its signal handlers.
+    """
+    from memo.cli import fastpath
+
+    try:
+        try:
+            found = fastpath.attempt(args)
+            report = fastpath.stored_report(found) if found is not None and found.servable else None
+        except Exception:  # the manifest is only ever a shortcut: the checks answer instead
+            return None
+        if found is not None and report is not None:
+            return fastpath.serve(found, report, args)
+    except UsageError as exc:
+        print(f"memo: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("memo: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        from memo.cli.output import reader_left
+
+        reader_left()
+        return EXIT_PASSED
+    return found
 
 
 def exit_now(status: int) -> NoReturn:

@@ -52,4 +52,39 @@ def explain(args: argparse.Namespace) -> int:
         print(f"{shown}: no dimension checks this file")
     for explanation in explanations:
         print(f"{shown}: {explanation.dimension}: {explanation.reason}")
+    if cache.directory is not None:
+        for line in manifest_lines(cache.directory, str(root), path):
+            print(f"{shown}: manifest: {line}")
     return EXIT_PASSED
+
+
+def manifest_lines(cache_dir: Path, root: str, path: str) -> list[str]:
+    """What each run manifest of ``root`` in ``cache_dir`` says of ``path``: served from it, and would be again."""
+    from memo.cli.fastpath import local_sealer
+    from memo.manifest import ManifestStore
+
+    store = ManifestStore(cache_dir, local_sealer())
+    lines = []
+    for key in store.run_keys():
+        manifest = store.load(key)
+        if manifest is None or manifest.root != os.path.abspath(root):
+            continue
+        entry = next((entry for entry in manifest.files if entry.path == path), None)
+        if entry is None:
+            continue
+        dimensions = ", ".join(
+            lane.dimension for lane in manifest.lanes if entry.lanes >> manifest.lanes.index(lane) & 1
+        )
+        how = {
+            "manifest": "the last run of this configuration was served from its manifest, this file included",
+            "partly": "the last run of this configuration ran only what changed, the rest served from its manifest",
+        }.get(manifest.served, "the last run of this configuration ran its checks and recorded a manifest")
+        verification = manifest.verify()
+        if not verification.witnesses_hold:
+            now = f"{verification.changed_witness} has changed since: the next run runs every check"
+        elif manifest.files.index(entry) in verification.changed:
+            now = "this file has changed since: the next run runs its checks"
+        else:
+            now = "unchanged since: the next run serves it without planning a key"
+        lines.append(f"{how} ({dimensions}); {now}")
+    return lines

@@ -4,23 +4,29 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import os
 import sys
-from collections import Counter
-from pathlib import Path
+import time
+from dataclasses import dataclass
 from typing import Any
 
 import memo
-from memo.cli.errors import EXIT_FAILED, EXIT_PASSED, UsageError, one_line
+from memo import ValidationResult, witness
+from memo.cli import emit, fastpath
+from memo.cli.emit import statistics as statistics  # re-exported: its old home
+from memo.cli.errors import UsageError, one_line
+from memo.cli.fastpath import Attempt
 from memo.cli.formats import FORMATS as FORMATS  # re-exported: its old home
-from memo.cli.formats import json as json_format
-from memo.cli.formats import sarif, text
-from memo.cli.output import write_report, write_text
 from memo.cli.progress import progress_bar
 from memo.engine import Engine, EngineError, Report, find_root, registry, resolve
 from memo.engine import config as engine_config
 from memo.engine.plugins import not_loaded
+from memo.engine.resultlog import ResultLog
 from memo.engine.trust import TRUST_ENV, Trust, resolve_trust
+from memo.manifest import Manifest, Verification
 from memo.validators import Validator
+from memo.witness import Witness
 
 
 def dimension_names(values: list[str] | None) -> list[str] | None:
@@ -31,13 +37,6 @@ def dimension_names(values: list[str] | None) -> list[str] | None:
     if not names:
         raise UsageError("--dimension needs at least one name")
     return names
-
-
-def statistics(report: Report) -> str:
-    """``--statistics``: how many findings of each code, most frequent first, as ruff prints them."""
-    counts = Counter((finding.code, result.dimension) for result in report.notable() for finding in result.findings)
-    rows = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
-    return "".join(f"{count:>6}  {code:<12} [{dimension}]\n" for (code, dimension), count in rows)
 
 
 def shared_cache(args: argparse.Namespace, config: dict[str, Any]) -> memo.ValidationCache | None:
@@ -75,8 +74,14 @@ def resolve_dimensions(
         ) from None
 
 
-def run(args: argparse.Namespace, engine_class: type[Engine] = Engine) -> int:
-    """Validate ``args.paths`` and write the report; the exit status."""
+def run(args: argparse.Namespace, engine_class: type[Engine] = Engine, attempt: Attempt | None = None) -> int:
+    """Validate ``args.paths`` and write the report; the exit status.
+
+    ``attempt``: what the fast path found (``memo.cli.fastpath``). With a manifest whose
+    witnesses all hold, only the changed files' checks run (and the checks no witness
+    vouches for); else every check runs. Either way the manifest is recorded again.
+    """
+    started_ns = attempt.started_ns if attempt is not None else time.time_ns()
     root, paths = find_root(args.paths)
     try:
         config = engine_config.load(root, args.config, engine_class.default_config)
@@ -99,10 +104,39 @@ def run(args: argparse.Namespace, engine_class: type[Engine] = Engine) -> int:
         )
     except EngineError as exc:
         raise UsageError(one_line(exc)) from None
+    recording = attempt is not None and engine_class is Engine and engine.cache is not None
+    manifest = attempt.manifest if attempt is not None else None
+    verification = attempt.verification if attempt is not None else None
+    partly = (
+        recording
+        and manifest is not None
+        and verification is not None
+        and verification.witnesses_hold
+        and manifest.unvouched is None
+        and [lane.dimension for lane in manifest.lanes if lane.per_file]
+        == [cls.dimension for cls in engine.validators if cls.per_file and cls.dimension in _dims(manifest)]
+    )
+    observed = witness.Observed()
+    replayed: _Replayed | None = None
+    surroundings: witness.Observed | None = None
+    if recording and not partly:
+        from memo.engine import recording as records
+
+        # What the files, config, code and tools stand on, and its state before any check runs.
+        surroundings = records.run_witnesses(
+            witness.Observed(), root, paths, os.getcwd(), args.config, engine.validators, fastpath.cache_directory(args)
+        )
+        surroundings.fill()
     try:
         with progress_bar(sys.stdout.isatty() and sys.stderr.isatty() and not args.quiet) as show:
             engine.progress = show
-            report = asyncio.run(engine.run(paths))
+            with witness.recording(observed) if recording else contextlib.nullcontext(observed):
+                if partly:
+                    assert manifest is not None and verification is not None  # nosec B101 - partly says so
+                    replayed = asyncio.run(_partly(engine, paths, manifest, verification, started_ns))
+                    report = replayed.report
+                else:
+                    report = asyncio.run(engine.run(paths))
     except EngineError as exc:
         raise UsageError(one_line(exc)) from None
     finally:
@@ -114,24 +148,162 @@ def run(args: argparse.Namespace, engine_class: type[Engine] = Engine) -> int:
         from memo.validators import shutdown_workers
 
         shutdown_workers()
-    if report.files == 0:
-        print("memo: warning: no Python files found to check", file=sys.stderr)
-    _write(report, args)
-    if args.exit_zero:
-        return EXIT_PASSED
-    return EXIT_PASSED if report.passed else EXIT_FAILED
+    if recording and attempt is not None:
+        _file_set_witnesses(observed, engine, fastpath.cache_directory(args))
+        if surroundings is not None:
+            surroundings.merge(observed)  # what the run started with stands over what was seen later
+            observed = surroundings
+        _record(attempt, engine, report, observed, replayed, started_ns)
+    return emit.finish(report, args)
 
 
-def _write(report: Report, args: argparse.Namespace) -> None:
-    if args.format == "json":
-        write_report(lambda out: json_format.write_json(report, out), args.output)
-    elif args.format == "sarif":
-        write_text(sarif.to_sarif(report), args.output)
-    elif args.statistics:
-        write_text(statistics(report) + ("" if args.quiet else text.summary_line(report) + "\n"), args.output)
-    elif args.quiet:
-        write_text(text.to_text(report, Path.cwd(), summary=False), args.output)
+def _file_set_witnesses(observed: witness.Observed, engine: Engine, cache_dir: str) -> None:
+    """What decided each dimension's file set (``memo.engine.filesets``): witnesses of the manifest too.
+
+    A set read while a witness was changing needs nothing more: the manifest vouches for
+    each witness by its own rule (settled before the run, or the same at its start and end).
+    """
+    for found in engine.file_sets.values():
+        if found is None:
+            continue
+        for path, signature in found.witnesses:
+            if path == cache_dir or path.startswith(cache_dir + os.sep):
+                continue  # the run writes there itself; nothing in it is checked
+            if isinstance(signature, str):  # a kind, as the set saw it ("-", "o", "d", "f")
+                observed.add_name(os.path.dirname(path), os.path.basename(path), signature)
+            elif os.path.isdir(path):
+                observed.add_listing(path)
+            else:
+                observed.add_file(path)
+
+
+def _dims(manifest: Manifest) -> set[str]:
+    return {lane.dimension for lane in manifest.lanes}
+
+
+@dataclass
+class _Replayed:
+    """A run answered partly from its manifest: the report, and the lanes it was laid out in."""
+
+    report: Report
+    lanes: list[tuple[str, bool, list[str | None]]]
+    unchanged: dict[str, int]
+    checked: int
+
+
+async def _partly(
+    engine: Engine, paths: list[str] | None, manifest: Manifest, verification: Verification, started_ns: int
+) -> _Replayed:
+    """Run the changed files' checks, and every check no witness vouches for; the rest from the manifest."""
+    lane_of = {lane.dimension: number for number, lane in enumerate(manifest.lanes)}
+    index_of = {entry.path: number for number, entry in enumerate(manifest.files)}
+    overrides: dict[tuple[int, int], ValidationResult] = {}
+    changed = sorted(set(verification.changed))
+    if changed:
+        sub = await engine.run([manifest.files[number].path for number in changed])
+        _collect(sub, lane_of, index_of, overrides)
+    always = [lane.dimension for lane in manifest.lanes if not lane.replayed]
+    if always:
+        classes = [cls for cls in engine.validators if cls.dimension in always]
+        other = Engine(
+            engine.root,
+            engine.config,
+            classes,
+            engine.cache,
+            jobs=engine.jobs,
+            use_cache=True,
+            trust_project=engine.trust,
+        )
+        _collect(await other.run(paths), lane_of, index_of, overrides)
+    log, files, lanes = fastpath.replay(manifest, overrides)
+    report = fastpath.report_of(manifest, log, files, (time.time_ns() - started_ns) / 1e9)
+    unchanged = {entry.path: number for number, entry in enumerate(manifest.files) if number not in set(changed)}
+    return _Replayed(report, lanes, unchanged, len(overrides))
+
+
+def _collect(
+    report: Report,
+    lane_of: dict[str, int],
+    index_of: dict[str, int],
+    overrides: dict[tuple[int, int], ValidationResult],
+) -> None:
+    results = report.results
+    if not isinstance(results, ResultLog):
+        raise EngineError("a partial run needs the engine's result log")
+    for index in range(results.recorded + sum(1 for _ in results.missing())):
+        dimension, path = results.check(index)
+        result = results.at(index)
+        if result is None:
+            continue
+        number = lane_of[dimension]
+        overrides[(number, -1 if path is None else index_of[os.fspath(path)])] = result
+
+
+def _record(
+    attempt: Attempt,
+    engine: Engine,
+    report: Report,
+    observed: witness.Observed,
+    replayed: _Replayed | None,
+    started_ns: int,
+) -> None:
+    """Write this run's manifest; a manifest that cannot be made or stored is only a lost shortcut."""
+    from memo.engine import recording
+
+    try:
+        if not isinstance(report.results, ResultLog):
+            return
+        previous = attempt.manifest
+        if replayed is not None and previous is not None:
+            for held in previous.witnesses:
+                _carry(observed, held)
+            lanes = [(dimension, per_file, list(lane_paths)) for dimension, per_file, lane_paths in replayed.lanes]
+            made = recording.build(
+                root=engine.root,
+                dimension_names=report.dimension_names,
+                lanes=lanes,  # type: ignore[arg-type]
+                log=report.results,
+                observed=observed,
+                started_ns=started_ns,
+                previous=previous,
+                verification=attempt.verification,
+                unchanged=replayed.unchanged,
+            )
+            made.served = "partly"
+            fastpath.done(
+                "partly", f"{replayed.checked} checks ran, the rest of {report.files} files from the manifest"
+            )
+        else:
+            made = recording.build(
+                root=engine.root,
+                dimension_names=report.dimension_names,
+                lanes=recording.lanes_of(engine.planned),
+                log=report.results,
+                observed=observed,
+                started_ns=started_ns,
+                previous=previous,
+                verification=attempt.verification,
+            )
+            made.served = "checks"
+            why = (
+                "no manifest"
+                if previous is None
+                else f"{(attempt.verification and attempt.verification.changed_witness) or 'its lanes'} changed"
+            )
+            fastpath.done("checks", f"every check ran ({why})")
+        attempt.store.save(attempt.key, made)
+    except Exception:  # never fail a run over its shortcut
+        return
+
+
+def _carry(observed: witness.Observed, held: Witness) -> None:
+    """A witness of the previous manifest, still held: its value stood when this run started."""
+    if held.kind == "file":
+        observed.add_file(held.path)
+    elif held.kind == "names":
+        for name in held.names:
+            observed.add_name(held.path, name)
+    elif held.kind == "tracked":
+        observed.add_tracked(held.path, held.names[0])
     else:
-        write_text(text.to_text(report), args.output)
-    if args.output is not None and not args.quiet:
-        print(text.summary_line(report), file=sys.stderr)
+        observed.add_listing(held.path)

@@ -56,7 +56,8 @@ def _is_regular_file(path: str) -> bool:
         return False
 
 
-def _pruned(name: str, path: str) -> bool:
+def pruned(name: str, path: str) -> bool:
+    """Whether a directory walk (or git's untracked files) skips directory ``name`` at ``path``."""
     if name in SKIPPED_DIRS or name.endswith(".egg-info"):
         return True
     # A virtual environment under any name carries pyvenv.cfg.
@@ -80,7 +81,7 @@ def walk_files(top: str) -> Iterator[str]:
         for entry in entries:
             try:
                 if entry.is_dir(follow_symlinks=False):
-                    if not _pruned(entry.name, entry.path):
+                    if not pruned(entry.name, entry.path):
                         stack.append(entry.path)
                 elif entry.is_file() and _is_regular_file(entry.path):
                     yield entry.path
@@ -126,7 +127,7 @@ def _inside_pruned_dir(root: str, name: str, memo_: dict[str, bool]) -> bool:
         current = os.path.join(current, part)
         known = memo_.get(current)
         if known is None:
-            known = memo_[current] = _pruned(part, current)
+            known = memo_[current] = pruned(part, current)
         if known:
             return True
     return False

@@ -21,17 +21,17 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import memo
-from memo import ValidationCache, ValidationResult
+from memo import ValidationCache, ValidationResult, witness
 from memo.engine import config as config_module
 from memo.engine import plugins
 from memo.engine.deadline import TimedOut, with_timeout
 from memo.engine.discovery import discover
 from memo.engine.errors import EngineError
-from memo.engine.filesets import file_sets
+from memo.engine.filesets import FileSet, file_sets
 from memo.engine.report import ProgressCallback, Report
 from memo.engine.resultlog import ResultLog
 from memo.engine.schedule import CHECKS_PER_CORE as CHECKS_PER_CORE  # re-exported: its old home
-from memo.engine.schedule import Check, Tracker, checks_in_flight, plan, queues, segments, work
+from memo.engine.schedule import Check, Lane, Tracker, checks_in_flight, plan, queues, segments, work
 from memo.engine.trust import TRUST_ENV, Trust, resolve_trust
 from memo.validators import Validator
 from memo.validators._parallelism import limited_to
@@ -85,6 +85,7 @@ class Engine:
         if not isinstance(raw, Mapping):
             raise EngineError(f"config must be a table/object, not {type(raw).__name__}")
         trust = resolve_trust(trust_project)
+        self.trust = trust
         known = plugins.registry(raw, self.root, trust)
         self.not_loaded = plugins.not_loaded(raw, trust)
         """The project's validators the config names and this run leaves out (the project is not trusted)."""
@@ -107,6 +108,10 @@ class Engine:
         if self._owns_cache:
             cache = ValidationCache(cache_dir)
         self.cache: ValidationCache | None = cache if use_cache else None
+        self.planned: list[Lane] = []
+        """The lanes of the last ``run``: which validator checked which files, in check order."""
+        self.file_sets: Mapping[type[Validator], FileSet | None] = {}
+        """The file sets of the last ``run`` (``memo.engine.filesets``), with the witnesses that decide them."""
 
     def config_for(self, cls: type[Validator]) -> dict[str, Any]:
         """What ``cls`` sees of the config: its own section only (one object for the whole run)."""
@@ -128,6 +133,8 @@ class Engine:
         )
         sets = await asyncio.to_thread(file_sets, self.root, self.validators, self.config_for, files)
         lanes = plan(self.validators, files, sets)
+        self.planned = lanes
+        self.file_sets = sets
         tracker = Tracker(lanes, self.progress)
         results = ResultLog(segments(lanes), tracker.checks_total)
         prepared: dict[int, Validator] = {}
@@ -187,6 +194,7 @@ class Engine:
             made = None if prepared is None else prepared.pop(check.index, None)
             validator = made if made is not None else cls(file_path, self.config_for(cls), self.root)
             result = await with_timeout(validator.validate(), self.timeout)
+            witness.declared(validator)  # a recording run (memo.manifest) learns what the context stood on
         except TimedOut:
             return _failed(cls, file_path, f"timed out after {self.timeout:g}s", started)
         except Exception as exc:

@@ -19,6 +19,25 @@ def _marked(directory: str) -> bool:
     return any(os.path.lexists(os.path.join(directory, marker)) for marker in ROOT_MARKERS)
 
 
+def search_start(absolute: Sequence[str]) -> str:
+    """Where the search for the root starts: the paths' common directory."""
+    start = os.path.commonpath(absolute)
+    while not os.path.isdir(start):  # a file, or a path that does not exist (discovery says so)
+        start = os.path.dirname(start)
+    return start
+
+
+def searched(start: str, root: str) -> list[str]:
+    """The directories ``find_root`` looked at for markers, from ``start`` up to ``root``."""
+    found = [start]
+    while found[-1] != root:
+        parent = os.path.dirname(found[-1])
+        if parent == found[-1]:
+            break
+        found.append(parent)
+    return found
+
+
 def find_root(paths: Sequence[str], cwd: str | None = None) -> tuple[Path, list[str] | None]:
     """The project root for ``paths``, and the paths to narrow the run to (None: the whole root).
 
@@ -28,9 +47,7 @@ def find_root(paths: Sequence[str], cwd: str | None = None) -> tuple[Path, list[
     """
     cwd = os.getcwd() if cwd is None else cwd
     absolute = [os.path.normpath(os.path.join(cwd, path)) for path in paths or ["."]]
-    start = os.path.commonpath(absolute)
-    while not os.path.isdir(start):  # a file, or a path that does not exist (discovery says so)
-        start = os.path.dirname(start)
+    start = search_start(absolute)
     root = start
     probe = start
     while True:

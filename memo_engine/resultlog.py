@@ -16,7 +16,7 @@ import bisect
 import heapq
 import os
 from array import array
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import overload
 
@@ -46,6 +46,47 @@ class ResultLog(Sequence[ValidationResult]):
         self.errors = 0
         self.skipped = 0
         self.all_passed = True
+
+    @classmethod
+    def replayed(
+        cls,
+        segments: Sequence[tuple[int, str, Sequence[Path | None]]],
+        total: int,
+        results: Mapping[int, ValidationResult],
+    ) -> ResultLog:
+        """A log where check ``i`` has ``results[i]`` and every other check a clean result from the cache.
+
+        How a run answered from its manifest (``memo.manifest``) lays out its report: one
+        pass over the few results that say something, none over the many clean ones.
+        """
+        log = cls(segments, total)
+        log._state[:] = bytes([_CLEAN_CACHED]) * total
+        log.recorded = log.hits = total - len(results)
+        for index, result in results.items():
+            log._state[index] = _UNSET
+            log.record(index, result)
+        return log
+
+    def stated(self) -> Iterator[tuple[int, ValidationResult]]:
+        """``(index, result)`` of every check whose result says more than "passed", in check order."""
+        for index in sorted(self._whole):
+            yield index, self._whole[index]
+
+    def missing(self) -> Iterator[int]:
+        """The checks with no result (the run was interrupted before them)."""
+        if self.recorded == len(self._state):
+            return
+        for index, state in enumerate(self._state):
+            if state == _UNSET:
+                yield index
+
+    def check(self, index: int) -> tuple[str, Path | None]:
+        """The dimension and path of check ``index``."""
+        return self._check(index)
+
+    def at(self, index: int) -> ValidationResult | None:
+        """The result of check ``index``; None if it has none."""
+        return self._result(index)
 
     # -- recording --------------------------------------------------------------------------
 

@@ -86,6 +86,13 @@ def watched(root: str) -> tuple[str, ...]:
     return (os.path.join(root, INI_NAME), os.path.join(root, PYPROJECT))
 
 
+def sources(root: str, config: BanditConfig) -> tuple[str, ...]:
+    """Every file ``config`` was read from: the two ``watched`` ones and the ``-c`` file they name."""
+    args = config.config_args
+    named = [os.path.join(root, args[i + 1]) for i, arg in enumerate(args[:-1]) if arg == "-c"]
+    return (*watched(root), *named)
+
+
 def derive(root: str) -> tuple[BanditConfig, Sequence[str]]:
     """The configuration ``bandit -r .`` run in ``root`` would use, and the files it came from."""
     ini_path, pyproject_path = watched(root)

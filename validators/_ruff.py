@@ -190,6 +190,10 @@ class RuffValidator(BatchedValidator):
         self._context = taken
         return f"ruff-context={taken.digest}"
 
+    def cache_witnesses(self) -> tuple[str, ...]:
+        """None beyond what the context reports itself: it tells ``memo.witness`` every name and file it reads."""
+        return ()
+
     async def check(self) -> ValidationResult:
         """The batched result, withheld as an error if the context changed while ruff ran."""
         result = await super().check()

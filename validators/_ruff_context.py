@@ -52,6 +52,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from memo import hash_bytes
+from memo import witness as run_witness
 from memo._toml import tomllib
 from memo.hashing import RACY_WINDOW_NS, StatSignature, stat_signature
 from memo.recent import Recent
@@ -141,7 +142,12 @@ class Observer:
         self._imports: Recent[str, tuple[StatSignature, tuple[str, ...]]] = Recent(_MAX_IMPORTS)
         self._lines: dict[
             tuple[str, str, bool, bool],
-            tuple[tuple[str, ...], tuple[str, ...], tuple[tuple[str, StatSignature | str], ...]],
+            tuple[
+                tuple[str, ...],
+                tuple[str, ...],
+                tuple[tuple[str, StatSignature | str], ...],
+                tuple[tuple[str, str | None, str | None], ...],
+            ],
         ] = {}
         self._clock = clock
 
@@ -275,14 +281,15 @@ class Observer:
         key = (root, directory, use_config, imports)
         known = self._lines.get(key)
         if known is not None and all(_unchanged(path, signature) for path, signature in known[2]):
+            run_witness.saw(known[3])
             return known[0], known[1]
-        lines, roots, witnesses = _directory_lines(self, root, directory, use_config, imports)
+        lines, roots, witnesses, seen = _directory_lines(self, root, directory, use_config, imports)
         if witnesses is None:
             self._lines.pop(key, None)
         else:
             if len(self._lines) >= _MAX_ENTRIES:
                 self._lines.clear()
-            self._lines[key] = (lines, roots, tuple(witnesses))
+            self._lines[key] = (lines, roots, tuple(witnesses), seen)
         return lines, roots
 
     @staticmethod
@@ -429,6 +436,12 @@ class _Facts:
         self.witnesses: list[tuple[str, StatSignature | str]] | None = []
         """The listings and files the lines were read from, each under its stat signature;
         None once something was read that no signature vouches for (then nothing is kept)."""
+        self.seen: list[tuple[str, str | None, str | None]] = []
+        """Every ``(directory, name, kind)`` looked at and ``(file, None, None)`` read, for a run's
+        manifest (``memo.witness.saw``): which names' kinds and which files' bytes the lines stand on."""
+
+    def _saw(self, path: str, entry: str | None, kind: str | None = None) -> None:
+        self.seen.append((path, entry, kind))
 
     def _witness(self, path: str, signature: StatSignature | str | None) -> None:
         if self.witnesses is not None:
@@ -450,14 +463,18 @@ class _Facts:
             path = os.path.join(directory, name)
             kind = _path_kind(path)
             self._witness(path, kind)
+            self._saw(directory, name, kind)
             return kind
-        return entries.get(name, _ABSENT)
+        found = entries.get(name, _ABSENT)
+        self._saw(directory, name, found)
+        return found
 
     def path_kind(self, path: str) -> str:
         """``_path_kind``, once per computation (or planning pass)."""
         kind = self._kinds.get(path)
         if kind is None:
             kind = self._kinds[path] = _path_kind(path)
+        self._saw(os.path.dirname(path), os.path.basename(path), kind)
         return kind
 
     def show(self, path: str) -> str:
@@ -468,6 +485,7 @@ class _Facts:
 
     def file(self, path: str) -> _FileView | None:
         """``Observer.file``, witnessed."""
+        self._saw(path, None)
         view = self.observer.file(path)
         self._witness(path, self.observer.file_signature(path, view))
         return view
@@ -639,14 +657,21 @@ def context_lines(
     facts.lines = list(lines)
     if modules is not None:
         _module_facts(facts, roots, modules)
+        run_witness.saw(facts.seen)
     return facts.lines
 
 
 def _directory_lines(
     observer: Observer, root: str, directory: str, use_config: bool, imports: bool
-) -> tuple[tuple[str, ...], tuple[str, ...], list[tuple[str, StatSignature | str]] | None]:
+) -> tuple[
+    tuple[str, ...],
+    tuple[str, ...],
+    list[tuple[str, StatSignature | str]] | None,
+    tuple[tuple[str, str | None, str | None], ...],
+]:
     """The lines every file in ``directory`` shares, the src roots its imports resolve
-    against, and what they were read from (None: nothing vouches for them)."""
+    against, what they were read from (None: nothing vouches for them), and the names
+    and files looked at (``_Facts.seen``)."""
     facts = _Facts(root, observer)
     config: str | None = None
     table: dict[str, object] | None = None
@@ -660,8 +685,10 @@ def _directory_lines(
         patterns = _src_patterns(facts, config, table, root)
         if any(glob.has_magic(pattern) for _, pattern in patterns):
             facts.witnesses = None  # a glob's matches are not vouched for by one listing
+            run_witness.unvouched("a ruff `src` glob: its matches are not vouched for by one listing")
         roots = _src_roots(facts, patterns)
-    return tuple(facts.lines), tuple(roots), facts.witnesses
+    run_witness.saw(facts.seen)
+    return tuple(facts.lines), tuple(roots), facts.witnesses, tuple(facts.seen)
 
 
 def snapshot(

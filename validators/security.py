@@ -168,6 +168,10 @@ class SecurityValidator(BatchedValidator):
         """A digest of the project's bandit configuration (``.bandit``, ``[tool.bandit]``, ``-c`` file)."""
         return f"bandit config {self.project_config().digest}"
 
+    def cache_witnesses(self) -> tuple[str, ...]:
+        """The files the bandit configuration is read from: ``.bandit``, ``pyproject.toml``, a ``-c`` file."""
+        return _bandit_config.sources(self.project_root(), self.project_config())
+
     def settings(self) -> SecuritySettings:
         options, dimension = self.options(), self.dimension
         config = self.project_config()
