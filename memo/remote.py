@@ -42,7 +42,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 from memo.batch import Batcher
 from memo.credentials import PASSWORD_ENV, REMOTE_ENV, SIGNING_KEY_ENV, VERIFY_KEYS_ENV
 from memo.lease import Claim, LeasePolicy, claim
-from memo.replies import describe_failure, pipeline_reply
+from memo.replies import NotRedisReply, describe_failure, pipeline_reply
 from memo.signing import Signer, signer_from_environment
 
 log = logging.getLogger("memo")
@@ -360,8 +360,10 @@ class RemoteTier:
     def _bounded(self, reply: Any, limit: int) -> bytes | None:
         """A reply that is a value of at most ``limit`` bytes, else None (another type: counted as rejected)."""
         if type(reply) is not bytes:
-            if reply is not None:
+            if isinstance(reply, Exception):
                 self.counters.rejected += 1  # a WRONGTYPE error: planted state, not memo's
+            elif reply is not None:
+                raise NotRedisReply(f"GETRANGE answered a {type(reply).__name__}")  # no Redis does
             return None
         return reply if 0 < len(reply) <= limit else None  # GETRANGE answers b"" for a missing key
 

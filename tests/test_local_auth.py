@@ -51,6 +51,10 @@ async def test_a_planted_passed_entry_for_a_failing_file_is_a_miss_and_the_findi
     # What an attacker who can write the directory plants: a well-formed entry, under the
     # right key, that decodes to "passed" (it would be served if nothing checked its origin).
     planted = encode_entry(key, ValidationResult("todos", True, file_path=str(source)), None)
+    with ValidationCache(
+        cache_dir
+    ) as made:  # memo's own directory (its CACHEDIR.TAG): a database beside none is foreign
+        made.stats()
     with diskcache.Cache(str(cache_dir)) as raw:
         raw.set(key, planted)
     with caplog.at_level(logging.WARNING, logger="memo"):
@@ -70,6 +74,8 @@ async def test_an_entry_sealed_under_another_key_is_a_miss(tmp_path: Path) -> No
     forged = LocalSealer(new_key_text().encode(), "attacker").seal(
         key, encode_entry(key, ValidationResult("todos", True, file_path=str(source)), None)
     )
+    with ValidationCache(cache_dir) as made:
+        made.stats()
     with diskcache.Cache(str(cache_dir)) as raw:
         raw.set(key, forged)
     result = await check(cls, source, cache_dir)

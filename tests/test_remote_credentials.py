@@ -182,12 +182,12 @@ def test_a_server_that_does_not_speak_redis_is_one_clear_line(tmp_path: Path, re
 @pytest.mark.parametrize(
     "answers",
     [
-        {b"MGET": b":5\r\n"},
-        {b"MGET": b"*1\r\n:7\r\n"},
-        {b"MGET": b"*2\r\n:7\r\n:8\r\n"},
-        {b"MGET": b"*2\r\n_\r\n_\r\n", b"SET": b"+OK\r\n", b"GET": b":5\r\n"},
+        {b"GETRANGE": b":5\r\n"},
+        {b"GETRANGE": b"*1\r\n:7\r\n"},
+        {b"GETRANGE": b"%1\r\n:7\r\n:8\r\n"},
+        {b"GETRANGE": b"#t\r\n"},
     ],
-    ids=["mget-int", "mget-short", "mget-ints", "lease-get-int"],
+    ids=["getrange-int", "getrange-array", "getrange-map", "getrange-boolean"],
 )
 def test_replies_no_redis_sends_turn_the_tier_off_and_fail_no_validation(
     tmp_path: Path, answers: dict[bytes, bytes]

@@ -6,6 +6,7 @@ Sizes are bounded for the default run; ``MEMO_STRESS_SCALE=10`` multiplies every
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import json
 import os
@@ -100,6 +101,8 @@ def as_unprivileged(work: Callable[[], Any]) -> Any:
     """
     if not is_root():
         return work()
+    for codec in ("ascii", "utf-8", "latin-1"):
+        codecs.lookup(codec)  # the child cannot import a codec module from under root's home: look them up first
     reader, writer = os.pipe()
     pid = os.fork()
     if pid == 0:  # pragma: no cover - the child

@@ -18,6 +18,7 @@ import pytest
 
 import memo.store
 from memo import DiskStore, StoreError, ValidationCache, bind_cache, cachedir
+from memo.credentials import LOCAL_KEY_ENV
 
 from ._support import as_unprivileged, fingerprint, fingerprint_validator, is_root, shared_tmp, write_lock_held
 
@@ -126,7 +127,11 @@ def _run_unprivileged(cache_dir: Path, paths: list[Path]) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("with_database", [False, True], ids=["empty", "existing-database"])
-def test_a_read_only_cache_directory_turns_caching_off_with_one_warning(with_database: bool) -> None:
+def test_a_read_only_cache_directory_turns_caching_off_with_one_warning(
+    with_database: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The local key by the environment: the unprivileged child cannot make a key file under root's config.
+    monkeypatch.setenv(LOCAL_KEY_ENV, "k" * 40)
     with shared_tmp() as base:
         paths = _tree(base / "src")
         cache_dir = base / "cache"
