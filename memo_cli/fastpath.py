@@ -143,17 +143,17 @@ def quick_args(argv: list[str]) -> argparse.Namespace | None:
     closed = False
     """Whether an option came after the paths: argparse takes the paths as one group."""
     while index < len(argv):
-        token = argv[index]
+        arg = argv[index]
         index += 1
-        if token == "--":
+        if arg == "--":
             return None
-        if not token.startswith("-") or token == "-":
+        if not arg.startswith("-") or arg == "-":
             if closed:
                 return None
-            paths.append(token)
+            paths.append(arg)
             continue
         closed = bool(paths)
-        name, equals, value = token.partition("=")
+        name, equals, value = arg.partition("=")
         if name in _FLAGS and not equals:
             values[_FLAGS[name]] = True
             continue
