@@ -68,6 +68,14 @@ def resolve_dimensions(
         left_out = not_loaded(config, trust)
         if not left_out:
             raise
+        unknown = [name for name in names if name not in known]
+        declared = [f"[checkers.{name}]" for name in unknown if f"[checkers.{name}]" in left_out]
+        if declared and len(declared) == len(unknown):
+            # The name is known from the config alone: "unknown" and a near built-in would mislead.
+            raise EngineError(
+                f"the project declares {', '.join(declared)} in [tool.memo], not loaded without trust: "
+                f"pass --trust-project (or {TRUST_ENV}=1) to run it"
+            ) from None
         raise EngineError(
             f"{one_line(exc)}; the project's validators ({', '.join(left_out)}) are not loaded: "
             f"pass --trust-project (or {TRUST_ENV}=1) to load them"

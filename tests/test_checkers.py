@@ -228,6 +228,14 @@ def test_without_trust_a_declared_checker_is_left_out_and_the_run_does_not_pass(
     assert named.returncode == 2 and "[checkers.fixme]" in named.stderr and "--trust-project" in named.stderr
 
 
+def test_naming_an_untrusted_declared_checker_says_it_is_declared_not_unknown(tmp_path: Path, tool: Path) -> None:
+    write(tmp_path / "pyproject.toml", declaration(tool).replace("checkers.fixme", "checkers.pylint"))
+    named = run_untrusted("run", ".", "--dimension", "pylint", cwd=tmp_path)
+    assert named.returncode == 2 and len(named.stderr.splitlines()) == 1, named.stderr
+    assert "[checkers.pylint]" in named.stderr and "--trust-project" in named.stderr
+    assert "unknown" not in named.stderr and "did you mean 'lint'" not in named.stderr
+
+
 def test_a_subclass_declares_a_checker_in_python(project: Path, tool: Path) -> None:
     class Fixme(Checker):
         dimension = "fixme"
