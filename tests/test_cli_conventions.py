@@ -149,6 +149,7 @@ def test_help_lists_exit_codes_and_dimensions(tmp_path: Path, command: tuple[str
         assert f"\n  {name} " in done.stdout
     for code in ("0", "1", "2", "130"):
         assert f"\n  {code}  " in done.stdout
+    assert "--trust-project" in done.stdout.split("exit status:", 1)[1]  # left-out validators fail the run
     assert "{dimensions}" not in done.stdout
 
 
