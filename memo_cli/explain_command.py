@@ -19,6 +19,9 @@ from memo.engine import Engine, EngineError, find_root, registry
 from memo.engine import config as engine_config
 from memo.engine.trust import resolve_trust
 
+_TOO_RECENT = "changed during or just before that run, too recently for its stat to vouch for it"
+"""Git's racy rule: a recording cannot vouch for what changed within its window; not an edit since."""
+
 
 def explain(args: argparse.Namespace) -> int:
     """Print hit, miss or uncached per dimension for ``args.path``, with the parts that changed."""
@@ -62,6 +65,7 @@ def manifest_lines(cache_dir: Path, root: str, path: str) -> list[str]:
     """What each run manifest of ``root`` in ``cache_dir`` says of ``path``: served from it, and would be again."""
     from memo.cli.fastpath import local_sealer
     from memo.manifest import ManifestStore
+    from memo.witness import CHANGED
 
     store = ManifestStore(cache_dir, local_sealer())
     lines = []
@@ -81,9 +85,16 @@ def manifest_lines(cache_dir: Path, root: str, path: str) -> list[str]:
         }.get(manifest.served, "the last run of this configuration ran its checks and recorded a manifest")
         verification = manifest.verify()
         if not verification.witnesses_hold:
-            now = f"{verification.changed_witness} has changed since: the next run runs every check"
+            witness = next((w for w in manifest.witnesses if w.path == verification.changed_witness), None)
+            if witness is not None and witness.value == CHANGED:
+                now = f"{verification.changed_witness} {_TOO_RECENT}: the next run runs every check"
+            else:
+                now = f"{verification.changed_witness} has changed since: the next run runs every check"
         elif manifest.files.index(entry) in verification.changed:
-            now = "this file has changed since: the next run runs its checks"
+            if entry.settled:
+                now = "this file has changed since: the next run runs its checks"
+            else:
+                now = f"this file {_TOO_RECENT}: the next run runs its checks"
         else:
             now = "unchanged since: the next run serves it without planning a key"
         lines.append(f"{how} ({dimensions}); {now}")
