@@ -58,6 +58,7 @@ CHECKS: dict[str, tuple[Callable[[Any], Any], Callable[[list[str]], Any]]] = {
 }
 
 
+@pytest.mark.filterwarnings("ignore:invalid escape sequence:DeprecationWarning")  # radon parsing warning.py
 @pytest.mark.parametrize("check", sorted(CHECKS))
 async def test_the_same_files_give_the_same_outcomes_in_process_and_in_the_pool(check: str, tmp_path: Path) -> None:
     func, job = CHECKS[check]
