@@ -9,8 +9,8 @@
    ``bandit -r`` and ``radon cc`` (the complexity tool). Only the dimensions with a
    bare tool run (``syntax`` has none). Goal: no slower than the bare tools (1.0).
    memo runs the tools in parallel, the script one at a time, so the figure also says
-   how many cores the machine had free (0.48-0.64 on 2 cores, idle or loaded). Guard:
-   1.3, about twice that: memo's own work per check growing fails it, one busy core does not.
+   how many cores the machine had free (0.48-0.74 on 2 cores, idle or loaded). Guard:
+   1.5, about twice that: memo's own work per check growing fails it, busy cores do not.
 5. Two ``memo run`` processes started together on one empty cache: their total CPU
    time (children included) beside one run's. Goal: 1.2x (a check another process is
    already running is waited for, not repeated: the local lease). The guard, 1.6x, is
@@ -178,7 +178,7 @@ def test_cold_memo_run_beside_the_bare_tools_is_all_misses_without_errors(
             f"cold `memo run` / bare tools in sequence, {len(corpus.files)} files",
             paired_ratio(times["memo_run_cold"], times["bare_tools"]),
             goal=1.0,
-            guard=1.3,
+            guard=1.5,
             better="lower",
             detail=f"{', '.join(TOOL_DIMENSIONS)}; memo run {median(times['memo_run_cold']):.1f} s, "
             f"bare tools {median(times['bare_tools']):.1f} s",

@@ -6,7 +6,7 @@ key, a JSON decode into a ``ValidationResult``); the goal is at most 2x the bare
 not met yet. The guard, 7x, is about twice what a loaded machine measures (3.2-3.3x):
 it catches a hit path that starts doing real work (a read, a second query), not a busy
 neighbour. The peers' guards are likewise about twice their figures (0.3 against
-cashews, measured 0.09-0.15; 1.7 against aiocache, measured 0.80-0.85).
+cashews, measured 0.09-0.15; 2.5 against aiocache, measured 0.80-1.28).
 Beside it, two caches a user might pick instead, through their own decorators: cashews
 on its disk backend and aiocache in memory. They key on the path alone (they know
 nothing of content), which only flatters them; the goal is for memo to be faster still.
@@ -145,7 +145,7 @@ def test_hit_stays_within_7x_of_a_bare_diskcache_get_and_beats_cashews_on_disk(
             "hit: memo / aiocache (memory)",
             paired_ratio(times["memo"], times["aiocache_memory"]),
             goal=1.0,
-            guard=1.7,
+            guard=2.5,
             better="lower",
         )
     )

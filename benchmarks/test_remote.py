@@ -5,7 +5,7 @@ Three ratios, each measured in one run on the stdlib subset with a real ``redis-
 - cold against empty local + warm Redis (goal >= 20x);
 - checks executed by 4 machines started together, cold, against one machine's (goal <= 1.1x).
 The guards are regression bounds about twice the loaded figures (remote/local warm
-2.9 -> 6x; cold/remote 22 -> 10x; 4 machines 1.0 -> 2x); the table reports the goals.
+2.4-2.9 -> 6x; cold/remote 19-22 -> 8x; 4 machines 1.0 -> 2x); the table reports the goals.
 Every side must have reported every check, and served as many from a cache as it claims.
 """
 
@@ -99,7 +99,7 @@ def test_a_warm_shared_cache_serves_an_empty_machine(
             f"cold / empty local + warm Redis, {len(stdlib_subset.files)} files",
             cold / remote,
             goal=20.0,
-            guard=10.0,
+            guard=8.0,
             better="higher",
             detail=f"cold {cold:.2f} s, remote warm {remote:.3f} s",
             sides=sides,

@@ -1,9 +1,9 @@
 """Goal 2. Start-up: ``memo --version`` beside a bare ``python -c pass``, both as processes.
 
 A warm run is mostly start-up on a small tree, so what ``memo`` imports before it does
-anything counts. Goal: within 2x of the bare interpreter (1.46-1.47 measured, idle or
-loaded). The guard, 3x, is about twice that: an eager import of the engine or the
-validators (asyncio, wrapt, diskcache) costs more than the interpreter's own start.
+anything counts. Goal: within 2x of the bare interpreter (1.46 idle, 1.5-1.8 loaded).
+The guard, 3.5x, is about twice the loaded figure: an eager import of the engine or
+the validators (asyncio, wrapt, diskcache) costs more than the interpreter's own start.
 Every round must have printed memo's version.
 """
 
@@ -20,7 +20,7 @@ from benchmarks._runs import memo_command, run_measured
 from benchmarks.conftest import Sizes
 
 
-def test_memo_version_starts_within_3x_of_a_bare_interpreter(
+def test_memo_version_starts_within_3_5x_of_a_bare_interpreter(
     benchmark: Any, sizes: Sizes, record: Callable[[Ratio], Ratio]
 ) -> None:
     outputs: list[bytes] = []
@@ -41,7 +41,7 @@ def test_memo_version_starts_within_3x_of_a_bare_interpreter(
             "start-up: `memo --version` / `python -c pass`",
             paired_ratio(times["memo_version"], times["python"]),
             goal=2.0,
-            guard=3.0,
+            guard=3.5,
             better="lower",
             detail=f"memo --version {median(times['memo_version']) * 1e3:.0f} ms, "
             f"python -c pass {median(times['python']) * 1e3:.0f} ms",
