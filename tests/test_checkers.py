@@ -261,6 +261,7 @@ def test_a_subclass_declares_a_checker_in_python(project: Path, tool: Path) -> N
 def test_memo_explain_names_a_checker_dimension(project: Path) -> None:
     run_memo("run", ".", cwd=project)
     completed = run_memo("explain", "notes.txt", "--dimension", "fixme", cwd=project)
+    # The first line is the entry's; a second may say what the run manifest would do next.
     assert completed.stdout.splitlines()[0] == "notes.txt: fixme: hit: an entry for this key is stored"
 
 
