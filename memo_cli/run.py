@@ -22,6 +22,7 @@ from memo.cli.formats import FORMATS as FORMATS  # re-exported: its old home
 from memo.cli.progress import progress_bar
 from memo.engine import Engine, EngineError, Report, find_root, registry, resolve
 from memo.engine import config as engine_config
+from memo.engine.filesets import FileSet
 from memo.engine.plugins import not_loaded
 from memo.engine.resultlog import ResultLog
 from memo.engine.trust import TRUST_ENV, Trust, resolve_trust
@@ -229,31 +230,47 @@ class _Replayed:
 async def _partly(
     engine: Engine, paths: list[str] | None, manifest: Manifest, verification: Verification, started_ns: int
 ) -> _Replayed:
-    """Run the changed files' checks, and every check no witness vouches for; the rest from the manifest."""
+    """Run the changed files' checks, and every check no witness vouches for; the rest from the manifest.
+
+    Each check runs once: the lanes no witness vouches for run over every file, the
+    changed files included, so the changed files' own pass leaves them out. (Run in both,
+    a changed file's check ran, stored its entry, and was then served that very entry,
+    reported as a hit though this run computed it.)
+    """
     lane_of = {lane.dimension: number for number, lane in enumerate(manifest.lanes)}
     index_of = {entry.path: number for number, entry in enumerate(manifest.files)}
     overrides: dict[tuple[int, int], ValidationResult] = {}
     changed = sorted(set(verification.changed))
-    if changed:
-        sub = await engine.run([manifest.files[number].path for number in changed])
-        _collect(sub, lane_of, index_of, overrides)
-    always = [lane.dimension for lane in manifest.lanes if not lane.replayed]
+    always = {lane.dimension for lane in manifest.lanes if not lane.replayed}
+    vouched = [cls for cls in engine.validators if cls.dimension not in always]
+    sets: dict[type[Validator], FileSet | None] = {}
+    if changed and vouched:
+        own = engine if len(vouched) == len(engine.validators) else _narrowed(engine, vouched)
+        _collect(await own.run([manifest.files[number].path for number in changed]), lane_of, index_of, overrides)
+        sets.update(own.file_sets)
     if always:
-        classes = [cls for cls in engine.validators if cls.dimension in always]
-        other = Engine(
-            engine.root,
-            engine.config,
-            classes,
-            engine.cache,
-            jobs=engine.jobs,
-            use_cache=True,
-            trust_project=engine.trust,
-        )
+        other = _narrowed(engine, [cls for cls in engine.validators if cls.dimension in always])
         _collect(await other.run(paths), lane_of, index_of, overrides)
+        sets.update(other.file_sets)
+    engine.file_sets = sets  # what decided every lane's files, for the manifest's witnesses
     log, files, lanes = fastpath.replay(manifest, overrides)
     report = fastpath.report_of(manifest, log, files, (time.time_ns() - started_ns) / 1e9)
     unchanged = {entry.path: number for number, entry in enumerate(manifest.files) if number not in set(changed)}
     return _Replayed(report, lanes, unchanged, len(overrides))
+
+
+def _narrowed(engine: Engine, classes: list[type[Validator]]) -> Engine:
+    """An engine like ``engine`` (its root, config, cache, jobs, trust) running only ``classes``."""
+    return Engine(
+        engine.root,
+        engine.config,
+        classes,
+        engine.cache,
+        jobs=engine.jobs,
+        use_cache=True,
+        progress=engine.progress,
+        trust_project=engine.trust,
+    )
 
 
 def _collect(

@@ -107,6 +107,25 @@ def test_a_declared_checker_is_a_cached_dimension_run_by_default(project: Path) 
     }
 
 
+def test_an_edit_through_the_manifests_partial_run_is_checked_once_and_reported(project: Path) -> None:
+    """A declared checker names no witnesses, so the manifest never replays it: it runs over every file.
+
+    An edited file's check must run in that pass alone: its finding is reported, as
+    computed by this run (before, the changed files' own pass ran it first, and the
+    report called it a hit).
+    """
+    traced = {**TRUSTED, "VALIDATION_CACHE_MANIFEST_TRACE": "1"}
+    argv = ["run", ".", "--dimension", "fixme", "--cache-dir", str(project.parent / "cache")]  # not in the tree
+    assert run_untrusted(*argv, cwd=project, env=traced).returncode == 1
+    write(project / "app.py", "x = 1  # FIXME: now\n")
+    completed = run_untrusted(*argv, "--format", "json", cwd=project, env=traced)
+    assert "memo: manifest: partly:" in completed.stderr
+    results = by_file(json.loads(completed.stdout))
+    assert [(f["line"], f["code"]) for f in results["app.py"]["findings"]] == [(1, "FX01")]
+    assert not results["app.py"]["cached"]
+    assert results["clean.txt"]["cached"] and results["notes.txt"]["cached"]
+
+
 def test_default_false_keeps_a_checker_out_of_the_default_dimensions(project: Path, tool: Path) -> None:
     write(project / "pyproject.toml", declaration(tool, default="false"))
     _, report = json_report(project)

@@ -532,6 +532,70 @@ def test_a_validator_without_witnesses_is_planned_every_run_and_the_rest_is_not(
     assert report == runs.uncached(dims=dims)
 
 
+def test_a_changed_files_check_without_witnesses_runs_once_and_is_reported_as_run(runs: Runs, tree: Path) -> None:
+    """Its lane runs over every file anyway: the changed files' own pass must not run it first.
+
+    Run in both, the first pass computed and stored the entry, the second was served it,
+    and the report called the edited file's check a hit though this run had computed it.
+    """
+    runs.mp.setenv("VALIDATION_CACHE_TRUST_PROJECT", "1")  # the project's own validators are loaded
+    dimension = user_validator(tree, declared=False)
+    dims = f"syntax,{dimension}"
+    runs.report(dims=dims)
+    (tree / "app/util.py").write_text("import sys\n\nVALUE = 'forbidden'\n")
+    _, out, how = runs("--format", "json", dims=dims)
+    assert how == "partly"
+    report = json.loads(out)
+    edited = {r["dimension"]: r for r in report["results"] if r["file_path"].endswith("util.py")}
+    assert not edited[dimension]["passed"] and not edited[dimension]["cached"]
+    assert not edited["syntax"]["cached"]
+    assert report["summary"]["cache_misses"] == 2  # util.py's two checks, each once; the rest hits or replayed
+    assert comparable(report) == runs.uncached(dims=dims)
+
+
+PROJECT_VALIDATOR = """
+from __future__ import annotations
+
+import os
+from typing import ClassVar
+
+from memo import ValidationResult
+from memo.validators import Validator
+
+
+class Whole(Validator):
+    \"\"\"A project-level check that counts its runs in the file $WHOLE_RUNS names.\"\"\"
+
+    dimension: ClassVar[str] = "whole{suffix}"
+    version: ClassVar[str] = "1"
+    per_file: ClassVar[bool] = False
+
+    async def validate(self) -> ValidationResult:
+        with open(os.environ["WHOLE_RUNS"], "a", encoding="utf-8") as handle:
+            handle.write("ran\\n")
+        return ValidationResult(self.dimension, passed=True)
+"""
+
+
+def test_a_project_level_check_runs_once_in_a_run_answered_partly(runs: Runs, tree: Path, tmp_path: Path) -> None:
+    """A project-level check is in no file's own pass: it runs once, with the lanes no witness vouches for."""
+    runs.mp.setenv("VALIDATION_CACHE_TRUST_PROJECT", "1")
+    counter = tmp_path / "whole-runs.txt"
+    runs.mp.setenv("WHOLE_RUNS", str(counter))
+    suffix = uuid.uuid4().hex[:8]
+    write(tree / f"whole_{suffix}" / "__init__.py", "")
+    write(tree / f"whole_{suffix}" / "check.py", PROJECT_VALIDATOR.format(suffix=suffix))
+    with open(tree / "pyproject.toml", "a", encoding="utf-8") as out:
+        out.write(f'\n[tool.memo]\nvalidators = ["whole_{suffix}.check:Whole"]\nexclude = ["whole_{suffix}/"]\n')
+    dims = f"syntax,whole{suffix}"
+    runs.report(dims=dims)
+    assert counter.read_text().count("ran") == 1
+    (tree / "app/util.py").write_text("import sys\n\nVALUE = 2\n")
+    _, how = runs.report(dims=dims)
+    assert how == "partly"
+    assert counter.read_text().count("ran") == 2
+
+
 # -- explain, and what the fast path imports -----------------------------------------------------
 
 
