@@ -237,10 +237,29 @@ async def _partly(
     a changed file's check ran, stored its entry, and was then served that very entry,
     reported as a hit though this run computed it.)
     """
-    lane_of = {lane.dimension: number for number, lane in enumerate(manifest.lanes)}
-    index_of = {entry.path: number for number, entry in enumerate(manifest.files)}
     overrides: dict[tuple[int, int], ValidationResult] = {}
     changed = sorted(set(verification.changed))
+    engine.file_sets = await _passes(engine, paths, manifest, changed, overrides)
+    log, files, lanes = fastpath.replay(manifest, overrides)
+    report = fastpath.report_of(manifest, log, files, (time.time_ns() - started_ns) / 1e9)
+    unchanged = {entry.path: number for number, entry in enumerate(manifest.files) if number not in set(changed)}
+    return _Replayed(report, lanes, unchanged, len(overrides))
+
+
+async def _passes(
+    engine: Engine,
+    paths: list[str] | None,
+    manifest: Manifest,
+    changed: list[int],
+    overrides: dict[tuple[int, int], ValidationResult],
+) -> dict[type[Validator], FileSet | None]:
+    """The changed files' pass (lanes a witness vouches for) and the pass over every file (the rest).
+
+    Fills ``overrides`` with what ran; returns what decided every lane's files, for the
+    manifest's witnesses.
+    """
+    lane_of = {lane.dimension: number for number, lane in enumerate(manifest.lanes)}
+    index_of = {entry.path: number for number, entry in enumerate(manifest.files)}
     always = {lane.dimension for lane in manifest.lanes if not lane.replayed}
     vouched = [cls for cls in engine.validators if cls.dimension not in always]
     sets: dict[type[Validator], FileSet | None] = {}
@@ -252,11 +271,7 @@ async def _partly(
         other = _narrowed(engine, [cls for cls in engine.validators if cls.dimension in always])
         _collect(await other.run(paths), lane_of, index_of, overrides)
         sets.update(other.file_sets)
-    engine.file_sets = sets  # what decided every lane's files, for the manifest's witnesses
-    log, files, lanes = fastpath.replay(manifest, overrides)
-    report = fastpath.report_of(manifest, log, files, (time.time_ns() - started_ns) / 1e9)
-    unchanged = {entry.path: number for number, entry in enumerate(manifest.files) if number not in set(changed)}
-    return _Replayed(report, lanes, unchanged, len(overrides))
+    return sets
 
 
 def _narrowed(engine: Engine, classes: list[type[Validator]]) -> Engine:
