@@ -29,16 +29,20 @@ import contextlib
 import json
 import os
 import stat
+import sys
 import time
-from collections.abc import Iterator
+from array import array
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, overload
 
-from memo.hashing import StatSignature, hash_file, stat_signature
+from memo.hashing import StatSignature, hash_file
 from memo.witness import CHANGED, Witness, witness_id
 
-SCHEMA = 1
+SCHEMA = 2
 """Bumped whenever the manifest's layout or meaning changes: an older one is a miss."""
+MAGIC = b"memo-manifest\x00"
+"""How a packed manifest (schema 2 on) begins; the JSON of schema 1 does not."""
 DIRECTORY = "manifests"
 """The cache directory's subdirectory holding one file per run key."""
 SUFFIX = ".manifest"
@@ -76,7 +80,7 @@ class Lane:
 
 @dataclass(slots=True)
 class FileEntry:
-    """A checked file as the recording run left it."""
+    """A checked file as the recording run left it (one row of a ``FileTable``, made when asked for)."""
 
     path: str
     """Exactly as the run's results name it (``file_path``)."""
@@ -92,12 +96,206 @@ class FileEntry:
         return self.digest != CHANGED
 
 
+_NO_STAMP = (-1, 0, 0)
+"""The stamp of a row whose signature may not vouch for it: no ``stat`` has a size of -1."""
+_GONE = (-2, 0, 0)
+"""What the verifying loop records for a file it cannot stat: equal to no stored stamp."""
+_NO_ID = (0, 0)
+_BLOCK = 4096
+"""Rows compared at once when looking for the ones that moved."""
+
+
+class FileTable(Sequence[FileEntry]):
+    """Every checked file of a manifest, packed: no Python object per file until one is asked for.
+
+    A warm run over a large tree must do little more than ``stat`` each file, so the rows
+    are kept as columns: the paths as one list of strings (one blob on disk), the stat
+    signatures in two ``array``s (size, mtime, ctime as signed; inode, device as
+    unsigned), the digests as one ``\\0``-joined text split only when a signature moved,
+    and the lane masks as ``width`` little-endian bytes per file. A row keeps its
+    signature only where that signature vouches for it (trusted): every other row has
+    ``_NO_STAMP``, which no file's ``stat`` equals, so one comparison of the columns
+    finds every row to look at.
+    """
+
+    __slots__ = ("_digest_text", "_digests", "_ids", "_masks", "_stamps", "paths", "width")
+
+    def __init__(
+        self,
+        paths: list[str],
+        stamps: array[int],
+        ids: array[int],
+        digests: list[str] | str,
+        masks: bytes | bytearray,
+        width: int,
+    ) -> None:
+        self.paths = paths
+        self._stamps = stamps
+        self._ids = ids
+        self._digest_text = digests if isinstance(digests, str) else None
+        self._digests = digests if isinstance(digests, list) else None
+        self._masks = bytearray(masks)
+        self.width = width
+
+    @classmethod
+    def of(cls, entries: Iterable[FileEntry], lanes: int) -> FileTable:
+        """The table of ``entries`` (for ``lanes`` lanes)."""
+        width = max(1, (lanes + 7) // 8)
+        paths: list[str] = []
+        stamps, ids = array("q"), array("Q")
+        digests: list[str] = []
+        masks = bytearray()
+        for entry in entries:
+            paths.append(entry.path)
+            if entry.trusted and entry.signature is not None:
+                size, mtime, ctime, inode, device = entry.signature
+                stamps.extend((size, mtime, ctime))
+                ids.extend((inode, device))
+            else:
+                stamps.extend(_NO_STAMP)
+                ids.extend(_NO_ID)
+            digests.append(entry.digest)
+            masks += entry.lanes.to_bytes(width, "little")
+        return cls(paths, stamps, ids, digests, masks, width)
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    @overload
+    def __getitem__(self, index: int) -> FileEntry: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[FileEntry]: ...
+
+    def __getitem__(self, index: int | slice) -> FileEntry | list[FileEntry]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(len(self))[index]]
+        index = range(len(self))[index]
+        signature = self.signature(index)
+        return FileEntry(self.paths[index], signature, signature is not None, self.digest(index), self.mask(index))
+
+    def signature(self, index: int) -> StatSignature | None:
+        """The signature that vouches for row ``index``; None when it is not trusted."""
+        size, mtime, ctime = self._stamps[3 * index : 3 * index + 3]
+        if size < 0:
+            return None
+        inode, device = self._ids[2 * index : 2 * index + 2]
+        return (size, mtime, ctime, inode, device)
+
+    def digests(self) -> list[str]:
+        if self._digests is None:
+            assert self._digest_text is not None  # nosec B101 - one of the two is always set
+            self._digests = self._digest_text.split("\0") if self.paths else []
+            self._digest_text = None
+        return self._digests
+
+    def digest(self, index: int) -> str:
+        return self.digests()[index]
+
+    def mask(self, index: int) -> int:
+        return int.from_bytes(self._masks[index * self.width : (index + 1) * self.width], "little")
+
+    def in_lane(self, lane: int) -> range | list[int]:
+        """The rows lane ``lane`` checked, in order: a ``range`` when it checked every file."""
+        byte, bit = lane // 8, 1 << (lane % 8)
+        if self.width == 1:
+            row = bytes([self._masks[0]]) if self._masks else b""
+            if self._masks == row * len(self):  # the usual case: one mask for every file
+                return range(len(self)) if row and row[0] & bit else []
+        masks, width = self._masks, self.width
+        return [i for i in range(len(self)) if masks[i * width + byte] & bit]
+
+    def settle(self, index: int, signature: StatSignature | None, trusted: bool) -> None:
+        """Keep ``signature`` for row ``index`` (``memo.cli.fastpath.refreshed``), vouching if ``trusted``."""
+        if trusted and signature is not None:
+            size, mtime, ctime, inode, device = signature
+            self._stamps[3 * index : 3 * index + 3] = array("q", (size, mtime, ctime))
+            self._ids[2 * index : 2 * index + 2] = array("Q", (inode, device))
+        else:
+            self._stamps[3 * index : 3 * index + 3] = array("q", _NO_STAMP)
+            self._ids[2 * index : 2 * index + 2] = array("Q", _NO_ID)
+
+    def moved(self) -> list[int]:
+        """The rows whose ``stat`` now differs from their trusted signature (or that have none): one pass.
+
+        The loop does nothing but ``stat`` each path and append its signature to two
+        arrays; the arrays are then compared to the stored ones whole, and only where
+        they differ, block by block.
+        """
+        stamps, ids = array("q"), array("Q")
+        add_stamp, add_id = stamps.extend, ids.extend
+        stat_of = os.stat
+        for path in self.paths:
+            try:
+                info = stat_of(path)
+            except (OSError, ValueError):
+                add_stamp(_GONE)
+                add_id(_NO_ID)
+                continue
+            add_stamp((info.st_size, info.st_mtime_ns, info.st_ctime_ns))
+            add_id((info.st_ino, info.st_dev))
+        if stamps == self._stamps and ids == self._ids:
+            return []
+        found: list[int] = []
+        for first in range(0, len(self), _BLOCK):
+            last = min(first + _BLOCK, len(self))
+            if (
+                stamps[3 * first : 3 * last] == self._stamps[3 * first : 3 * last]
+                and ids[2 * first : 2 * last] == self._ids[2 * first : 2 * last]
+            ):
+                continue
+            for index in range(first, last):
+                if (
+                    stamps[3 * index : 3 * index + 3] != self._stamps[3 * index : 3 * index + 3]
+                    or ids[2 * index : 2 * index + 2] != self._ids[2 * index : 2 * index + 2]
+                ):
+                    found.append(index)
+        return found
+
+    def sections(self) -> list[bytes]:
+        """The columns as ``encode`` writes them: paths, digests, masks, stamps, ids."""
+        return [
+            "\0".join(self.paths).encode("utf-8", "surrogateescape"),
+            "\0".join(self.digests()).encode("utf-8", "surrogateescape"),
+            bytes(self._masks),
+            self._stamps.tobytes(),
+            self._ids.tobytes(),
+        ]
+
+    @classmethod
+    def from_sections(cls, count: int, width: int, sections: list[bytes]) -> FileTable:
+        paths_blob, digests_blob, masks, stamp_bytes, id_bytes = sections
+        paths = paths_blob.decode("utf-8", "surrogateescape").split("\0") if count else []
+        stamps, ids = array("q"), array("Q")
+        stamps.frombytes(stamp_bytes)
+        ids.frombytes(id_bytes)
+        if (
+            len(paths) != count
+            or width < 1
+            or len(masks) != count * width
+            or len(stamps) != 3 * count
+            or len(ids) != 2 * count
+        ):
+            raise ValueError("a file table of the wrong shape")
+        table = cls(paths, stamps, ids, digests_blob.decode("utf-8", "surrogateescape"), masks, width)
+        if count and digests_blob.count(b"\0") != count - 1:
+            raise ValueError("a file table of the wrong shape")
+        return table
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, FileTable):
+            return NotImplemented
+        return self.sections() == other.sections() and self.width == other.width
+
+    __hash__ = None  # type: ignore[assignment]
+
+
 @dataclass
 class Manifest:
     root: str
     dimension_names: tuple[str, ...]
     lanes: tuple[Lane, ...]
-    files: list[FileEntry]
+    files: FileTable
     results: dict[int, dict[int, dict[str, Any]]] = field(default_factory=dict)
     """``{file index: {lane index: result as ValidationResult.to_dict()}}``, non-clean results only."""
     witnesses: list[Witness] = field(default_factory=list)
@@ -107,38 +305,67 @@ class Manifest:
     """How the run that wrote it was answered: ``manifest``, ``partly`` or ``checks``."""
 
     def encode(self) -> bytes:
-        document = {
+        """``MAGIC``, the header's length, the header (JSON), then the file table's columns.
+
+        The columns are in this machine's byte order: a manifest is sealed by the
+        machine's own key and never read elsewhere.
+        """
+        sections = self.files.sections()
+        header = {
             "schema": SCHEMA,
+            "byteorder": sys.byteorder,
             "root": self.root,
             "dimension_names": list(self.dimension_names),
             "lanes": [[lane.dimension, lane.per_file, lane.replayed] for lane in self.lanes],
-            "files": [[f.path, f.signature, f.trusted, f.digest, f.lanes] for f in self.files],
+            "count": len(self.files),
+            "width": self.files.width,
+            "sections": [len(section) for section in sections],
             "results": {str(i): {str(lane): r for lane, r in rows.items()} for i, rows in self.results.items()},
             "witnesses": [w.to_json() for w in self.witnesses],
             "unvouched": self.unvouched,
             "served": self.served,
         }
-        return json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode("utf-8", "surrogateescape")
+        head = json.dumps(header, separators=(",", ":"), ensure_ascii=False).encode("utf-8", "surrogateescape")
+        return b"".join([MAGIC, len(head).to_bytes(8, "little"), head, *sections])
 
     @classmethod
     def decode(cls, data: bytes) -> Manifest:
         """The manifest in ``data``; ``ValueError`` (or ``TypeError``/``KeyError``) for anything else."""
-        document = json.loads(data.decode("utf-8", "surrogateescape"))
+        if not data.startswith(MAGIC):
+            raise ValueError("not a manifest of this schema")  # an older (JSON) manifest among them
+        view = memoryview(data)
+        at = len(MAGIC) + 8
+        length = int.from_bytes(view[len(MAGIC) : at], "little")
+        document = json.loads(bytes(view[at : at + length]).decode("utf-8", "surrogateescape"))
         if not isinstance(document, dict) or document.get("schema") != SCHEMA:
             raise ValueError("not a manifest of this schema")
+        if document["byteorder"] != sys.byteorder:
+            raise ValueError("a manifest of another machine")
+        at += length
+        sections = []
+        for size in document["sections"]:
+            if type(size) is not int or size < 0:
+                raise ValueError("a section of the wrong shape")
+            sections.append(bytes(view[at : at + size]))
+            at += size
+        if at != len(data) or len(sections) != 5:
+            raise ValueError("a manifest of the wrong length")
+        lanes = tuple(Lane(str(d), bool(p), bool(r)) for d, p, r in document["lanes"])
         # Sealed by this machine's key, so its types are ours; only the shapes are checked.
-        files = [FileEntry(p, None if s is None else tuple(s), t, d, m) for p, s, t, d, m in document["files"]]
-        if any(type(f.path) is not str or (f.signature is not None and len(f.signature) != 5) for f in files):
-            raise ValueError("a file entry of the wrong shape")
+        files = FileTable.from_sections(int(document["count"]), int(document["width"]), sections)
+        if files.width < (len(lanes) + 7) // 8:
+            raise ValueError("lane masks narrower than the lanes")
         results = {
             int(i): {int(lane): dict(result) for lane, result in rows.items()}
             for i, rows in document["results"].items()
         }
+        if any(not 0 <= i < len(files) or any(not 0 <= n < len(lanes) for n in rows) for i, rows in results.items()):
+            raise ValueError("a result of no file or lane")
         unvouched = document["unvouched"]
         return cls(
             root=str(document["root"]),
             dimension_names=tuple(str(name) for name in document["dimension_names"]),
-            lanes=tuple(Lane(str(d), bool(p), bool(r)) for d, p, r in document["lanes"]),
+            lanes=lanes,
             files=files,
             results=results,
             witnesses=[Witness.from_json(w) for w in document["witnesses"]],
@@ -167,24 +394,23 @@ class Manifest:
                 found.changed_witness = witness.path
         if not found.witnesses_hold:
             return found  # every check runs: the files need not be looked at
-        for index, entry in enumerate(self.files):
-            if not entry.settled:
+        files = self.files
+        moved = files.moved()
+        if not moved:
+            return found
+        digests = files.digests()
+        for index in moved:
+            if digests[index] == CHANGED:  # never settled: its checks run again
                 found.changed.append(index)
                 continue
+            path = files.paths[index]
             try:
-                info = os.stat(entry.path)
-            except OSError:
-                found.changed.append(index)
-                continue
-            if entry.trusted and stat_signature(info) == entry.signature:
-                continue
-            try:
-                digest = hash_file(entry.path)
+                digest = hash_file(path)
             except OSError:
                 found.changed.append(index)
                 continue
             found.digests[index] = digest
-            if digest != entry.digest:
+            if digest != digests[index]:
                 found.changed.append(index)
             else:
                 found.resettled = True

@@ -69,9 +69,11 @@ def manifest_lines(cache_dir: Path, root: str, path: str) -> list[str]:
         manifest = store.load(key)
         if manifest is None or manifest.root != os.path.abspath(root):
             continue
-        entry = next((entry for entry in manifest.files if entry.path == path), None)
-        if entry is None:
+        try:
+            row = manifest.files.paths.index(path)
+        except ValueError:
             continue
+        entry = manifest.files[row]
         dimensions = ", ".join(
             lane.dimension for lane in manifest.lanes if entry.lanes >> manifest.lanes.index(lane) & 1
         )
@@ -82,7 +84,7 @@ def manifest_lines(cache_dir: Path, root: str, path: str) -> list[str]:
         verification = manifest.verify()
         if not verification.witnesses_hold:
             now = f"{verification.changed_witness} has changed since: the next run runs every check"
-        elif manifest.files.index(entry) in verification.changed:
+        elif row in verification.changed:
             now = "this file has changed since: the next run runs its checks"
         else:
             now = "unchanged since: the next run serves it without planning a key"

@@ -8,6 +8,7 @@ import contextlib
 import os
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -186,7 +187,7 @@ class _Replayed:
     """A run answered partly from its manifest: the report, and the lanes it was laid out in."""
 
     report: Report
-    lanes: list[tuple[str, bool, list[str | None]]]
+    lanes: list[tuple[str, bool, Sequence[str | None]]]
     unchanged: dict[str, int]
     checked: int
 
@@ -196,11 +197,11 @@ async def _partly(
 ) -> _Replayed:
     """Run the changed files' checks, and every check no witness vouches for; the rest from the manifest."""
     lane_of = {lane.dimension: number for number, lane in enumerate(manifest.lanes)}
-    index_of = {entry.path: number for number, entry in enumerate(manifest.files)}
+    index_of = {path: number for number, path in enumerate(manifest.files.paths)}
     overrides: dict[tuple[int, int], ValidationResult] = {}
     changed = sorted(set(verification.changed))
     if changed:
-        sub = await engine.run([manifest.files[number].path for number in changed])
+        sub = await engine.run([manifest.files.paths[number] for number in changed])
         _collect(sub, lane_of, index_of, overrides)
     always = [lane.dimension for lane in manifest.lanes if not lane.replayed]
     if always:
@@ -217,7 +218,8 @@ async def _partly(
         _collect(await other.run(paths), lane_of, index_of, overrides)
     log, files, lanes = fastpath.replay(manifest, overrides)
     report = fastpath.report_of(manifest, log, files, (time.time_ns() - started_ns) / 1e9)
-    unchanged = {entry.path: number for number, entry in enumerate(manifest.files) if number not in set(changed)}
+    skipped = set(changed)
+    unchanged = {path: number for number, path in enumerate(manifest.files.paths) if number not in skipped}
     return _Replayed(report, lanes, unchanged, len(overrides))
 
 

@@ -33,7 +33,7 @@ from memo.engine import discovery
 from memo.engine.project import ROOT_MARKERS, search_start, searched
 from memo.engine.resultlog import ResultLog
 from memo.hashing import hash_file, stat_signature
-from memo.manifest import FileEntry, Lane, Manifest, Verification
+from memo.manifest import FileEntry, FileTable, Lane, Manifest, Verification
 from memo.validators import Validator
 from memo.witness import CHANGED, Observed, observe, settled, witness_id
 
@@ -272,7 +272,7 @@ def build(
     # The engine's order (``discover`` sorts ``Path`` objects: by their parts), for ``Path`` or text alike.
     order_sorted = sorted(range(len(order)), key=lambda i: os.fspath(order[i]).split(os.sep))
     renumber = {old: new for new, old in enumerate(order_sorted)}
-    earlier = {} if previous is None else {entry.path: number for number, entry in enumerate(previous.files)}
+    earlier = {} if previous is None else {path: number for number, path in enumerate(previous.files.paths)}
     seen = {} if verification is None else verification.digests
     entries = []
     for old in order_sorted:
@@ -297,7 +297,7 @@ def build(
         root=os.path.abspath(root),
         dimension_names=tuple(dimension_names),
         lanes=lane_rows,
-        files=entries,
+        files=FileTable.of(entries, len(lane_rows)),
         results={renumber[i]: rows for i, rows in results.items()},
         witnesses=[
             observe(kind, path, names, started_ns, values_before.get(identity), known.get(identity))
