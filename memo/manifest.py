@@ -101,6 +101,8 @@ _NO_STAMP = (-1, 0, 0)
 _GONE = (-2, 0, 0)
 """What the verifying loop records for a file it cannot stat: equal to no stored stamp."""
 _NO_ID = (0, 0)
+_BIT_TABLES = [bytes(1 if value & (1 << bit) else 0 for value in range(256)) for bit in range(8)]
+"""For each bit of a mask byte: the table mapping a byte to 1 where that bit is set, else 0."""
 _BLOCK = 4096
 """Rows compared at once when looking for the ones that moved."""
 
@@ -197,13 +199,10 @@ class FileTable(Sequence[FileEntry]):
 
     def in_lane(self, lane: int) -> range | list[int]:
         """The rows lane ``lane`` checked, in order: a ``range`` when it checked every file."""
-        byte, bit = lane // 8, 1 << (lane % 8)
-        if self.width == 1:
-            row = bytes([self._masks[0]]) if self._masks else b""
-            if self._masks == row * len(self):  # the usual case: one mask for every file
-                return range(len(self)) if row and row[0] & bit else []
-        masks, width = self._masks, self.width
-        return [i for i in range(len(self)) if masks[i * width + byte] & bit]
+        column = bytes(self._masks[lane // 8 :: self.width]).translate(_BIT_TABLES[lane % 8])
+        if b"\0" not in column:  # the usual case: the lane checked every file
+            return range(len(self))
+        return [index for index, checked in enumerate(column) if checked]
 
     def settle(self, index: int, signature: StatSignature | None, trusted: bool) -> None:
         """Keep ``signature`` for row ``index`` (``memo.cli.fastpath.refreshed``), vouching if ``trusted``."""
