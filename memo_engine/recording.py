@@ -32,8 +32,9 @@ from memo import ValidationResult
 from memo.engine import discovery
 from memo.engine.project import ROOT_MARKERS, search_start, searched
 from memo.engine.resultlog import ResultLog
+from memo.filetable import FileEntry, FileTable
 from memo.hashing import hash_file, stat_signature
-from memo.manifest import FileEntry, FileTable, Lane, Manifest, Verification
+from memo.manifest import Lane, Manifest, Verification
 from memo.validators import Validator
 from memo.witness import CHANGED, Observed, observe, settled, witness_id
 

@@ -16,7 +16,8 @@ import pytest
 
 from memo import ValidationResult
 from memo.cli import fastpath
-from memo.manifest import MAGIC, SCHEMA, SUFFIX, FileEntry, FileTable, Lane, Manifest, ManifestStore
+from memo.filetable import FileEntry, FileTable
+from memo.manifest import MAGIC, SCHEMA, SUFFIX, Lane, Manifest, ManifestStore
 from memo.witness import CHANGED
 from tests.helpers import write
 from tests.test_manifest import Runs, _no_racy_window, only_manifest, runs, served, tree
@@ -92,7 +93,7 @@ def test_an_empty_manifest_round_trips() -> None:
 def test_one_pass_finds_exactly_the_files_that_moved_or_are_not_trusted(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("memo.manifest._BLOCK", 2)  # rows compared two at a time: the block edges too
+    monkeypatch.setattr("memo.filetable._BLOCK", 2)  # rows compared two at a time: the block edges too
     paths = [tmp_path / f"m{n}.py" for n in range(7)]
     for path in paths:
         path.write_text("x = 1\n")
@@ -136,14 +137,14 @@ def test_a_lane_that_checked_some_files_reads_them_through_the_one_shared_path_l
 def test_a_tree_with_files_only_some_lanes_check_is_served_as_the_checks_answer_it(runs: Runs, tree: Path) -> None:
     write(tree / "notes.pyi", "def f() -> int: ...\n")
     write(tree / "nb.ipynb", '{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}\n')
-    report = served(runs, dims=None)
-    assert report == runs.uncached(dims=None)
+    report = served(runs)
+    assert report == runs.uncached()
     manifest = only_manifest(runs.cache)
     picked = [manifest.files.in_lane(n) for n in range(len(manifest.lanes))]
     assert any(len(rows) < len(manifest.files) for rows in picked)  # the shared list read through its rows
-    status, text, how = runs(dims=None)
+    status, text, how = runs()
     assert how == "manifest"
-    off_status, off_text, _ = runs("--no-cache", dims=None)
+    off_status, off_text, _ = runs("--no-cache")
     assert status == off_status
     assert re.sub(r", \d+ cache hits?, \d+ miss(es)?, [\d.]+s", "", text) == re.sub(
         r", \d+ cache hits?, \d+ miss(es)?, [\d.]+s", "", off_text
