@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks._corpus import copy_stdlib, wait_out_racy_window
+from benchmarks._corpus import copy_stdlib, validated_files, wait_out_racy_window
 from benchmarks._ratios import Ratio, RatioBook
 from memo import ValidationCache, bind_cache
 
@@ -102,6 +102,11 @@ def record(pytestconfig: pytest.Config) -> Callable[[Ratio], Ratio]:
 class Corpus:
     root: Path
     files: list[Path]
+
+    @property
+    def validated(self) -> int:
+        """How many of ``files`` a run over ``root`` validates: the number the rows' check counts are made of."""
+        return validated_files(self.root, self.files)
 
 
 @pytest.fixture(scope="session")

@@ -28,6 +28,7 @@ def test_hashing_keeps_at_least_45_percent_of_a_bare_read_and_hash_loop(
     assert HASH_ALGORITHM == "xxh3_128", "the [fast] extra (xxhash) is needed for a like-for-like comparison"
     root = stdlib_root()
     paths = [str(root / relative) for relative in stdlib_files()]
+    assert paths, f"no .py file under {root}"
     total_bytes = 0
     for path in paths:
         with open(path, "rb") as handle:
@@ -46,6 +47,7 @@ def test_hashing_keeps_at_least_45_percent_of_a_bare_read_and_hash_loop(
         digests["bare"] = out
 
     times = side_by_side(benchmark, ("memo", memo_hashing), {"bare": bare_loop}, rounds=sizes.hash_rounds)
+    assert len(digests["memo"]) == len(paths)
     assert digests["memo"] == [f"xxh3_128:{digest}" for digest in digests["bare"]]
 
     throughput = {side: total_bytes / median(values) / 1e6 for side, values in times.items()}

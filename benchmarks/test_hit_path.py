@@ -3,8 +3,10 @@
 Every side serves the same standard-library files from a warm cache, each in a loop on
 one event loop. memo's hit does more than the bare get (a ``stat``, a content-keyed
 key, a JSON decode into a ``ValidationResult``); the goal is at most 2x the bare get,
-not met yet. The guard, 10x, is about twice what a loaded machine measures: it catches
-a hit path that starts doing real work (a read, a second query), not a busy neighbour.
+not met yet. The guard, 7x, is about twice what a loaded machine measures (3.2-3.3x):
+it catches a hit path that starts doing real work (a read, a second query), not a busy
+neighbour. The peers' guards are likewise about twice their figures (0.3 against
+cashews, measured 0.09-0.15; 2.5 against aiocache, measured 0.80-1.28).
 Beside it, two caches a user might pick instead, through their own decorators: cashews
 on its disk backend and aiocache in memory. They key on the path alone (they know
 nothing of content), which only flatters them; the goal is for memo to be faster still.
@@ -32,7 +34,7 @@ PASSES = 10
 """Each round serves every file this many times, so a round lasts tens of milliseconds."""
 
 
-def test_hit_stays_within_10x_of_a_bare_diskcache_get_and_beats_cashews_on_disk(
+def test_hit_stays_within_7x_of_a_bare_diskcache_get_and_beats_cashews_on_disk(
     benchmark: Any, stdlib_subset: Corpus, sizes: Sizes, tmp_path: Path, record: Callable[[Ratio], Ratio]
 ) -> None:
     loop = asyncio.new_event_loop()
@@ -53,7 +55,6 @@ def test_hit_stays_within_10x_of_a_bare_diskcache_get_and_beats_cashews_on_disk(
     with bind_cache(cache, config={}, root=stdlib_subset.root):
         keys = [plan.key for plan in (plan_call(v, "compile") for v in validators) if plan is not None]
         assert len(keys) == len(paths)
-        bare = diskcache.Cache(str(tmp_path / "memo"))  # memo's own database, read with a plain Cache
 
         def run(make: Callable[[], Coroutine[Any, Any, object]]) -> Callable[[], object]:
             return lambda: loop.run_until_complete(make())
@@ -83,10 +84,16 @@ def test_hit_stays_within_10x_of_a_bare_diskcache_get_and_beats_cashews_on_disk(
             await asyncio.gather(*(v.validate() for v in validators))
 
         # Fill every cache, then prove what follows is hits only.
+        before = CompileValidator.calls
         loop.run_until_complete(fill())
+        # memo's own database, read with a plain Cache. Opened only now: memo refuses a
+        # database in its directory that it did not make (no CACHEDIR.TAG), so a bare
+        # Cache opened first would leave memo validating without its cache.
+        bare = diskcache.Cache(str(tmp_path / "memo"))
         loop.run_until_complete(cashews_hits())
         loop.run_until_complete(aiocache_hits())
         filled = CompileValidator.calls
+        assert filled - before == len(paths), "the fill did not run every file's check once"
         assert all(isinstance(bare.get(key), bytes) for key in keys)
         times = side_by_side(
             benchmark,
@@ -99,7 +106,8 @@ def test_hit_stays_within_10x_of_a_bare_diskcache_get_and_beats_cashews_on_disk(
             rounds=sizes.hit_rounds,
         )
         assert CompileValidator.calls == filled, "a timed call missed the cache"
-        assert cache.stats()["hits"] >= len(paths) * PASSES * sizes.hit_rounds
+        counted = cache.stats()
+        assert (counted["hits"], counted["misses"]) == (len(paths) * PASSES * sizes.hit_rounds, len(paths))
     bare.close()
     cache.close()
     loop.run_until_complete(peers.close())
@@ -115,7 +123,7 @@ def test_hit_stays_within_10x_of_a_bare_diskcache_get_and_beats_cashews_on_disk(
             "hit: memo / bare diskcache get",
             paired_ratio(times["memo"], times["bare_diskcache"]),
             goal=2.0,
-            guard=10.0,
+            guard=7.0,
             better="lower",
             detail=detail,
             sides=per_hit,
@@ -127,7 +135,7 @@ def test_hit_stays_within_10x_of_a_bare_diskcache_get_and_beats_cashews_on_disk(
             "hit: memo / cashews (disk)",
             paired_ratio(times["memo"], times["cashews_disk"]),
             goal=1.0,
-            guard=1.0,
+            guard=0.3,
             better="lower",
         )
     )
@@ -137,7 +145,7 @@ def test_hit_stays_within_10x_of_a_bare_diskcache_get_and_beats_cashews_on_disk(
             "hit: memo / aiocache (memory)",
             paired_ratio(times["memo"], times["aiocache_memory"]),
             goal=1.0,
-            guard=3.0,
+            guard=2.5,
             better="lower",
         )
     )

@@ -8,7 +8,8 @@ What it guarantees:
   circuit breaker), so a run pays at most one connect timeout; a stalled server costs
   each batch at most ``op_timeout``, and a few stalls in a row turn the tier off too.
 - It is cheap on the hit path. Lookups that arrive in one event-loop tick go out as one
-  pipeline (``memo.batch.Batcher``); writes queue up and go out as one pipeline.
+  pipeline (``memo.batch.Batcher``); writes queue up and go out as one pipeline, signed
+  once for the whole batch, so a reader verifies one signature per batch, not per entry.
 - It is bounded whatever the server holds. A lookup reads at most ``PROBE_BYTES`` of a
   value, and a longer one whole only if its length is within the size cap, so an
   oversized value is refused before it is transferred; a value of another type is a
@@ -242,6 +243,7 @@ class RemoteTier:
         )
         self._lock = threading.Lock()
         self._pending: list[tuple[str, str, bytes | str, int]] = []
+        """Queued ops: ("set", key, entry bytes, ttl ms), sealed at ``flush``; ("release", key, token, 0)."""
         self._inflight: set[concurrent.futures.Future[None]] = set()
         self._flush_scheduled = False
         self._stalls_in_row = 0
@@ -479,19 +481,19 @@ class RemoteTier:
 
     def release(self, key: str, token: str) -> None:
         """Release our lease on ``key`` after the entry (queued before it) is written."""
-        self._queue(("release", KEY_PREFIX + "l:" + key, token, 0))
+        self._queue(("release", key, token, 0))
 
     # -- writes -------------------------------------------------------------------------------
 
     def put(self, key: str, value: bytes, ttl_s: float | None) -> None:
-        """Queue ``value`` (entry bytes) to be sealed and written under ``key``; never blocks."""
-        if not self.writable:
-            return
-        sealed = self._signer.seal(key, value)
-        if len(sealed) > self.max_value_bytes:
+        """Queue ``value`` (entry bytes) to be written under ``key``, sealed with the rest of its batch.
+
+        Never blocks. A value that is over the size cap once sealed is not written.
+        """
+        if not self.writable or len(value) > self.max_value_bytes:
             return
         ttl = self.max_ttl_s if not ttl_s else min(ttl_s, self.max_ttl_s)
-        self._queue(("set", KEY_PREFIX + "e:" + key, sealed, max(1, int(ttl * 1000))))
+        self._queue(("set", key, value, max(1, int(ttl * 1000))))
 
     def _queue(self, op: tuple[str, str, bytes | str, int]) -> None:
         if not self.writable:
@@ -507,12 +509,13 @@ class RemoteTier:
             self.flush()
 
     def flush(self) -> None:
-        """Send every queued write as one pipeline, on the pool."""
+        """Seal every queued entry under one signature and send the queue as one pipeline, on the pool."""
         with self._lock:
             ops, self._pending = self._pending, []
             self._flush_scheduled = False
         if not ops or not self.writable:
             return
+        ops = self._sealed(ops)
         try:
             future = self._pool.submit(self._write, ops)
         except RuntimeError:
@@ -521,13 +524,29 @@ class RemoteTier:
             self._inflight.add(future)
         future.add_done_callback(self._written)
 
+    def _sealed(self, ops: list[tuple[str, str, bytes | str, int]]) -> list[tuple[str, str, bytes | str, int]]:
+        """``ops`` in order (an entry before its lease's release), entries sealed under one signature.
+
+        An entry over the size cap once sealed is left out.
+        """
+        entries = [(key, value) for kind, key, value, _ in ops if kind == "set" and isinstance(value, bytes)]
+        sealed = iter(self._signer.seal_many(entries))
+        out: list[tuple[str, str, bytes | str, int]] = []
+        for kind, key, value, ttl_ms in ops:
+            if kind == "set" and isinstance(value, bytes):
+                value = next(sealed)
+                if len(value) > self.max_value_bytes:
+                    continue
+            out.append((kind, key, value, ttl_ms))
+        return out
+
     def _write(self, ops: list[tuple[str, str, bytes | str, int]]) -> None:
         pipe = self._client.pipeline(transaction=False)
-        for kind, name, value, ttl_ms in ops:
+        for kind, key, value, ttl_ms in ops:
             if kind == "set":
-                pipe.set(name, value, px=ttl_ms)
+                pipe.set(KEY_PREFIX + "e:" + key, value, px=ttl_ms)
             else:
-                self._release(keys=[name], args=[value], client=pipe)
+                self._release(keys=[KEY_PREFIX + "l:" + key], args=[value], client=pipe)
         pipe.execute()
         self.counters.writes += sum(1 for op in ops if op[0] == "set")
 

@@ -7,10 +7,25 @@ main-branch CI) and readers only public keys (``$VALIDATION_CACHE_VERIFY_KEYS``)
 holding only public keys cannot make an entry anyone accepts, whatever code runs in it.
 
 An entry names the key that signed it (a key id: the first 8 bytes of the SHA-256 of the
-raw public key), so several public keys can be accepted at once while keys rotate. The
-signature covers the scheme, the key id, the entry's key (length-prefixed, so no two
-key/value splits sign alike) and every byte of the value. A missing, truncated, forged,
-moved or unknown-key entry is a miss; the value is then never decoded.
+raw public key), so several public keys can be accepted at once while keys rotate.
+
+One signature covers a whole write batch. An Ed25519 verification holds the GIL for about
+as long as the rest of a shared hit costs, so a run served by the shared tier would spend
+most of its time verifying if each entry carried its own signature. Instead the writer
+builds a hash tree (SHA-256, RFC 6962's domain separation: ``0x00`` before a leaf, ``0x01``
+before a node) over the entries it sends together, signs the root once, and stores with
+each entry the signature and the entry's path to the root. A leaf hashes the entry's key
+(length-prefixed, so no two key/value splits hash alike) and every byte of its value. A
+reader hashes the entry up its path and verifies the root's signature, once per batch: a
+signature it has verified is remembered (``Signer`` keeps a bounded set), so the other
+entries of that batch cost only their hashes. Each entry stays self-contained: no record
+beside it that could go missing, and an entry is served only if an accepted key signed a
+root that exactly its key and value hash up to. A missing, truncated, forged, moved or
+unknown-key entry, or one whose path leads elsewhere, is a miss; its value is never decoded.
+
+The stored form: ``MAGIC``, the key id (8 bytes), the root's signature (64), the path's
+length (1 byte, at most ``MAX_DEPTH``), each step as a side byte (1: the sibling is on the
+right, 0: on the left) and the sibling's hash (32), then the value.
 
 The cryptography comes from ``cryptography`` (installed with ``memo-validators[redis]``),
 imported only when keys are read, so a run without a shared tier never loads it.
@@ -31,7 +46,7 @@ import hashlib
 import logging
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -46,12 +61,20 @@ log = logging.getLogger("memo")
 PRIVATE_PREFIX = "memo-ed25519-private:"
 PUBLIC_PREFIX = "memo-ed25519-public:"
 
-MAGIC = b"memo-ed25519-1:"
-"""Names the signing scheme, so a later scheme (or the earlier HMAC one) is never mistaken for this one."""
+MAGIC = b"memo-ed25519-2:"
+"""Names the signing scheme, so another scheme (the earlier per-entry or HMAC one) is never mistaken for this one."""
 KEY_ID_BYTES = 8
 SIGNATURE_BYTES = 64
 RAW_KEY_BYTES = 32
+HASH_BYTES = 32
+MAX_DEPTH = 32
+"""Longest path a reader follows: a batch of 2**32 entries; a longer claim is a forgery."""
 _HEAD = len(MAGIC) + KEY_ID_BYTES + SIGNATURE_BYTES
+_STEP = 1 + HASH_BYTES
+_LEAF, _NODE = b"\x00", b"\x01"
+_RIGHT, _LEFT = 1, 0
+VERIFIED_KEPT = 4096
+"""Verified batch signatures remembered; past this the set starts afresh (a few re-verifications)."""
 MAX_KEY_FILE_BYTES = 64 * 1024
 
 _PEM = re.compile(r"-----BEGIN ([A-Z0-9 ]+)-----.*?-----END \1-----", re.S)
@@ -70,18 +93,42 @@ def _raw_public(public: Ed25519PublicKey) -> bytes:
     return public.public_bytes_raw()
 
 
-def _message(kid: bytes, key: str, value: bytes) -> bytes:
+def _leaf(key: str, value: bytes) -> bytes:
     key_bytes = key.encode(errors="surrogatepass")
-    return MAGIC + kid + len(key_bytes).to_bytes(4, "big") + key_bytes + value
+    return hashlib.sha256(_LEAF + len(key_bytes).to_bytes(4, "big") + key_bytes + value).digest()
+
+
+def _node(left: bytes, right: bytes) -> bytes:
+    return hashlib.sha256(_NODE + left + right).digest()
+
+
+def _tree(leaves: Sequence[bytes]) -> tuple[bytes, list[bytes]]:
+    """The root over ``leaves`` and each leaf's encoded path to it (an odd node is carried up unpaired)."""
+    paths = [bytearray() for _ in leaves]
+    level = [(leaf, [index]) for index, leaf in enumerate(leaves)]
+    while len(level) > 1:
+        above = []
+        for at in range(0, len(level) - 1, 2):
+            (left, under_left), (right, under_right) = level[at], level[at + 1]
+            for index in under_left:
+                paths[index] += bytes([_RIGHT]) + right
+            for index in under_right:
+                paths[index] += bytes([_LEFT]) + left
+            above.append((_node(left, right), under_left + under_right))
+        if len(level) % 2:
+            above.append(level[-1])
+        level = above
+    return level[0][0], [bytes([len(path) // _STEP]) + path for path in paths]
 
 
 class Signer:
-    """Signs entries with a private key (if it holds one); opens entries signed by any accepted key.
+    """Signs batches of entries with a private key (if it holds one); opens entries signed by any accepted key.
 
-    ``seal(key, value)`` and ``open(key, sealed)``, as ``memo.localauth.LocalSealer``.
+    ``seal(key, value)`` and ``open(key, sealed)``, as ``memo.localauth.LocalSealer``;
+    ``seal_many`` signs a batch once.
     """
 
-    __slots__ = ("_accepted", "_kid", "_private")
+    __slots__ = ("_accepted", "_kid", "_private", "_verified")
 
     def __init__(
         self, signing_key: Ed25519PrivateKey | None = None, verify_keys: Iterable[Ed25519PublicKey] = ()
@@ -89,6 +136,8 @@ class Signer:
         self._private = signing_key
         self._accepted: dict[bytes, Ed25519PublicKey] = {}
         self._kid = b""
+        self._verified: set[bytes] = set()
+        """Key id, root and signature of each batch signature already verified (the bytes as stored)."""
         if signing_key is not None:
             public = signing_key.public_key()
             self._kid = key_id(_raw_public(public))
@@ -109,30 +158,59 @@ class Signer:
         return sorted(kid.hex() for kid in self._accepted)
 
     def seal(self, key: str, value: bytes) -> bytes:
-        """``value`` with the scheme, the signing key's id and the signature in front.
+        """``value`` with the scheme, the signing key's id and its signature in front (a batch of one).
+
+        ``PermissionError`` for a signer holding public keys only: it cannot sign.
+        """
+        return self.seal_many([(key, value)])[0]
+
+    def seal_many(self, entries: Sequence[tuple[str, bytes]]) -> list[bytes]:
+        """Each ``(key, value)`` sealed, in order, under one signature over the batch's hash tree.
 
         ``PermissionError`` for a signer holding public keys only: it cannot sign.
         """
         private = self._private
         if private is None:
             raise PermissionError(f"cannot sign shared entries without {SIGNING_KEY_ENV}")
-        return MAGIC + self._kid + private.sign(_message(self._kid, key, value)) + value
+        if not entries:
+            return []
+        root, paths = _tree([_leaf(key, value) for key, value in entries])
+        head = MAGIC + self._kid + private.sign(MAGIC + self._kid + root)
+        return [head + path + value for path, (_, value) in zip(paths, entries, strict=True)]
 
     def open(self, key: str, sealed: bytes) -> bytes | None:
-        """The value in ``sealed`` for ``key`` if an accepted key signed it; None if not."""
+        """The value in ``sealed`` for ``key`` if an accepted key signed a batch holding it; None if not."""
         from cryptography.exceptions import InvalidSignature
 
-        if type(sealed) is not bytes or len(sealed) < _HEAD or not sealed.startswith(MAGIC):
+        if type(sealed) is not bytes or len(sealed) <= _HEAD or not sealed.startswith(MAGIC):
             return None
         kid = sealed[len(MAGIC) : len(MAGIC) + KEY_ID_BYTES]
         public = self._accepted.get(kid)
-        if public is None:
+        depth = sealed[_HEAD]
+        start = _HEAD + 1 + depth * _STEP
+        if public is None or depth > MAX_DEPTH or len(sealed) < start:
             return None
-        value = sealed[_HEAD:]
+        value = sealed[start:]
+        digest = _leaf(key, value)
+        for at in range(_HEAD + 1, start, _STEP):
+            side, sibling = sealed[at], sealed[at + 1 : at + _STEP]
+            if side == _RIGHT:
+                digest = _node(digest, sibling)
+            elif side == _LEFT:
+                digest = _node(sibling, digest)
+            else:
+                return None
+        signed = MAGIC + kid + digest
+        seen = signed + sealed[len(MAGIC) + KEY_ID_BYTES : _HEAD]
+        if seen in self._verified:
+            return value
         try:
-            public.verify(sealed[len(MAGIC) + KEY_ID_BYTES : _HEAD], _message(kid, key, value))
+            public.verify(sealed[len(MAGIC) + KEY_ID_BYTES : _HEAD], signed)
         except InvalidSignature:
             return None
+        if len(self._verified) >= VERIFIED_KEPT:
+            self._verified.clear()
+        self._verified.add(seen)
         return value
 
     def __repr__(self) -> str:

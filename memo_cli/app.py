@@ -1,9 +1,9 @@
 """The ``memo`` command line: arguments, dispatch, and the one place errors become exit codes.
 
 Exit codes: 0 everything passed, 1 findings (or a check that could not run, or was
-skipped because its tool is missing), 2 a usage error (bad arguments, a missing path,
-an unknown dimension, a bad config) with one line on stderr and never a traceback,
-130 interrupted.
+skipped because its tool is missing, or the project's validators were left out), 2 a
+usage error (bad arguments, a missing path, an unknown dimension, a bad config) with one
+line on stderr and never a traceback, 130 interrupted.
 """
 
 from __future__ import annotations
@@ -24,7 +24,8 @@ if TYPE_CHECKING:
 
 EXIT_CODES = """exit status:
   0    every check passed
-  1    findings, a check that failed to run, or a check skipped (its tool is missing)
+  1    findings, a check that failed to run, a check skipped (its tool is missing),
+       or the project's own validators left out (no --trust-project)
   2    usage error: bad arguments, a missing path, an unknown dimension, a bad config
   130  interrupted (Ctrl-C)
   143  terminated (SIGTERM)"""

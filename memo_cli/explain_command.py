@@ -10,6 +10,7 @@ import argparse
 import json
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import memo
 from memo import ValidationCache
@@ -18,6 +19,13 @@ from memo.cli.run import dimension_names, resolve_dimensions
 from memo.engine import Engine, EngineError, find_root, registry
 from memo.engine import config as engine_config
 from memo.engine.trust import resolve_trust
+
+if TYPE_CHECKING:
+    from memo.filetable import FileEntry
+    from memo.manifest import Manifest
+
+_TOO_RECENT = "changed during or just before that run, too recently for its stat to vouch for it"
+"""Git's racy rule: a recording cannot vouch for what changed within its window; not an edit since."""
 
 
 def explain(args: argparse.Namespace) -> int:
@@ -81,12 +89,22 @@ def manifest_lines(cache_dir: Path, root: str, path: str) -> list[str]:
             "manifest": "the last run of this configuration was served from its manifest, this file included",
             "partly": "the last run of this configuration ran only what changed, the rest served from its manifest",
         }.get(manifest.served, "the last run of this configuration ran its checks and recorded a manifest")
-        verification = manifest.verify()
-        if not verification.witnesses_hold:
-            now = f"{verification.changed_witness} has changed since: the next run runs every check"
-        elif row in verification.changed:
-            now = "this file has changed since: the next run runs its checks"
-        else:
-            now = "unchanged since: the next run serves it without planning a key"
-        lines.append(f"{how} ({dimensions}); {now}")
+        lines.append(f"{how} ({dimensions}); {_next_run(manifest, entry, row)}")
     return lines
+
+
+def _next_run(manifest: Manifest, entry: FileEntry, row: int) -> str:
+    """What the next run does for ``entry``, and why: a witness or the file changed, or was too recent to vouch for."""
+    from memo.witness import CHANGED
+
+    verification = manifest.verify()
+    if not verification.witnesses_hold:
+        witness = next((w for w in manifest.witnesses if w.path == verification.changed_witness), None)
+        if witness is not None and witness.value == CHANGED:
+            return f"{verification.changed_witness} {_TOO_RECENT}: the next run runs every check"
+        return f"{verification.changed_witness} has changed since: the next run runs every check"
+    if row in verification.changed:
+        if entry.settled:
+            return "this file has changed since: the next run runs its checks"
+        return f"this file {_TOO_RECENT}: the next run runs its checks"
+    return "unchanged since: the next run serves it without planning a key"

@@ -31,7 +31,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, overload
+from typing import TYPE_CHECKING, Any, overload
 
 import memo
 from memo.manifest import SCHEMA, Manifest, ManifestStore, Sealer, Verification
@@ -39,6 +39,7 @@ from memo.manifest import SCHEMA, Manifest, ManifestStore, Sealer, Verification
 if TYPE_CHECKING:
     from memo.engine.report import Report
     from memo.engine.resultlog import ResultLog
+    from memo.results import ValidationResult
 
 SWITCH_ENV = "VALIDATION_CACHE_MANIFEST"
 TRACE_ENV = "VALIDATION_CACHE_MANIFEST_TRACE"
@@ -143,17 +144,17 @@ def quick_args(argv: list[str]) -> argparse.Namespace | None:
     closed = False
     """Whether an option came after the paths: argparse takes the paths as one group."""
     while index < len(argv):
-        token = argv[index]
+        arg = argv[index]
         index += 1
-        if token == "--":
+        if arg == "--":
             return None
-        if not token.startswith("-") or token == "-":
+        if not arg.startswith("-") or arg == "-":
             if closed:
                 return None
-            paths.append(token)
+            paths.append(arg)
             continue
         closed = bool(paths)
-        name, equals, value = token.partition("=")
+        name, equals, value = arg.partition("=")
         if name in _FLAGS and not equals:
             values[_FLAGS[name]] = True
             continue
@@ -164,19 +165,25 @@ def quick_args(argv: list[str]) -> argparse.Namespace | None:
                 return None
             value = argv[index]
             index += 1
-        dest = _VALUED[name]
-        if dest in _CHOICES and value not in _CHOICES[dest]:
+        if not _store(values, _VALUED[name], value):
             return None
-        if dest == "jobs":
-            if not value.isdigit() or int(value) < 1:
-                return None
-            values[dest] = int(value)
-        elif dest == "dimension":
-            values[dest] = [*(values[dest] or []), value]  # type: ignore[misc]
-        else:
-            values[dest] = value
     values["paths"] = paths
     return argparse.Namespace(**values)
+
+
+def _store(values: dict[str, object], dest: str, value: str) -> bool:
+    """Set ``dest`` from an option's ``value`` as argparse would; False where argparse might read it otherwise."""
+    if dest in _CHOICES and value not in _CHOICES[dest]:
+        return False
+    if dest == "jobs":
+        if not value.isdigit() or int(value) < 1:
+            return False
+        values[dest] = int(value)
+    elif dest == "dimension":
+        values[dest] = [*(values[dest] or []), value]  # type: ignore[misc]
+    else:
+        values[dest] = value
+    return True
 
 
 def run_key(args: argparse.Namespace, cwd: str) -> str:
@@ -293,16 +300,7 @@ def replay(
         # Every lane that checked every file shares the one list of paths: no per-lane copy.
         paths = every if whole else _Picked(every, chosen)
         offset_of = None if whole else {index: offset for offset, index in enumerate(chosen)}
-        for index, rows in stored.items():
-            if number in rows:
-                data = dict(rows[number])
-                data["cached"] = True
-                offset = index if offset_of is None else offset_of[index]
-                results[start + offset] = ValidationResult.from_dict(data)
-        for (lane_number, file_index), result in overrides.items():
-            if lane_number == number and file_index >= 0 and isinstance(result, ValidationResult):
-                offset = file_index if offset_of is None else offset_of[file_index]
-                results[start + offset] = result
+        _lane_results(results, number, start, offset_of, stored, overrides)
         segments.append((start, lane.dimension, paths))
         start += len(paths)
     log = ResultLog.replayed(segments, start, results)  # type: ignore[arg-type]
@@ -334,6 +332,32 @@ class _Picked(Sequence[str | None]):
         if isinstance(index, slice):
             return _Picked(self._every, self._rows[index])
         return self._every[self._rows[index]]
+
+
+def _lane_results(
+    results: dict[int, ValidationResult],
+    number: int,
+    start: int,
+    offset_of: dict[int, int] | None,
+    stored: Mapping[int, Mapping[int, Mapping[str, Any]]],
+    overrides: Mapping[tuple[int, int], object],
+) -> None:
+    """Lane ``number``'s stored results, then its overrides, into ``results`` at their check indices.
+
+    ``offset_of``: a file's offset in the lane by its index in the manifest; None when the lane checks every file.
+    """
+    from memo.results import ValidationResult
+
+    for index, rows in stored.items():
+        if number in rows:
+            data = dict(rows[number])
+            data["cached"] = True
+            offset = index if offset_of is None else offset_of[index]
+            results[start + offset] = ValidationResult.from_dict(data)
+    for (lane_number, file_index), result in overrides.items():
+        if lane_number == number and file_index >= 0 and isinstance(result, ValidationResult):
+            offset = file_index if offset_of is None else offset_of[file_index]
+            results[start + offset] = result
 
 
 def report_of(manifest: Manifest, log: ResultLog, files: int, wall_time_s: float) -> Report:

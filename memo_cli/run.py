@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import memo
@@ -69,6 +70,14 @@ def resolve_dimensions(
         left_out = not_loaded(config, trust)
         if not left_out:
             raise
+        unknown = [name for name in names if name not in known]
+        declared = [f"[checkers.{name}]" for name in unknown if f"[checkers.{name}]" in left_out]
+        if declared and len(declared) == len(unknown):
+            # The name is known from the config alone: "unknown" and a near built-in would mislead.
+            raise EngineError(
+                f"the project declares {', '.join(declared)} in [tool.memo], not loaded without trust: "
+                f"pass --trust-project (or {TRUST_ENV}=1) to run it"
+            ) from None
         raise EngineError(
             f"{one_line(exc)}; the project's validators ({', '.join(left_out)}) are not loaded: "
             f"pass --trust-project (or {TRUST_ENV}=1) to load them"
@@ -84,6 +93,70 @@ def run(args: argparse.Namespace, engine_class: type[Engine] = Engine, attempt: 
     """
     started_ns = attempt.started_ns if attempt is not None else time.time_ns()
     root, paths = find_root(args.paths)
+    engine, cache = _engine(args, engine_class, root)
+    recording = attempt is not None and engine_class is Engine and engine.cache is not None
+    manifest = attempt.manifest if attempt is not None else None
+    verification = attempt.verification if attempt is not None else None
+    partly = recording and _replays_partly(manifest, verification, engine)
+    observed = witness.Observed()
+    replayed: _Replayed | None = None
+    surroundings: witness.Observed | None = None
+    if recording and not partly:
+        from memo.engine import recording as records
+
+        # What the files, config, code and tools stand on, and its state before any check runs.
+        surroundings = records.run_witnesses(
+            witness.Observed(), root, paths, os.getcwd(), args.config, engine.validators, fastpath.cache_directory(args)
+        )
+        surroundings.fill()
+    try:
+        with progress_bar(_shows_progress(args)) as show:
+            engine.progress = show
+            with witness.recording(observed) if recording else contextlib.nullcontext(observed):
+                if partly:
+                    assert manifest is not None and verification is not None  # nosec B101 - partly says so
+                    replayed = asyncio.run(_partly(engine, paths, manifest, verification, started_ns))
+                    report = replayed.report
+                else:
+                    report = asyncio.run(engine.run(paths))
+    except EngineError as exc:
+        raise UsageError(one_line(exc)) from None
+    finally:
+        _close(engine, cache)
+    if recording and attempt is not None:
+        _file_set_witnesses(observed, engine, fastpath.cache_directory(args))
+        _record(attempt, engine, report, _merged(surroundings, observed), replayed, started_ns)
+    return emit.finish(report, args)
+
+
+def _shows_progress(args: argparse.Namespace) -> bool:
+    """A progress bar only where someone watches a terminal and did not ask for quiet."""
+    return sys.stdout.isatty() and sys.stderr.isatty() and not args.quiet
+
+
+def _close(engine: Engine, cache: memo.ValidationCache | None) -> None:
+    engine.close()
+    if cache is not None:
+        cache.close()
+    # Stop the worker pool now, not in the interpreter's exit hooks, which would wait
+    # on a worker that never returns.
+    from memo.validators import shutdown_workers
+
+    shutdown_workers()
+
+
+def _merged(surroundings: witness.Observed | None, observed: witness.Observed) -> witness.Observed:
+    """What the run started with stands over what was seen later."""
+    if surroundings is None:
+        return observed
+    surroundings.merge(observed)
+    return surroundings
+
+
+def _engine(
+    args: argparse.Namespace, engine_class: type[Engine], root: Path
+) -> tuple[Engine, memo.ValidationCache | None]:
+    """The run's engine and the shared cache it was given (closed by the run); a bad config is a usage error."""
     try:
         config = engine_config.load(root, args.config, engine_class.default_config)
         names = dimension_names(args.dimension)
@@ -105,57 +178,19 @@ def run(args: argparse.Namespace, engine_class: type[Engine] = Engine, attempt: 
         )
     except EngineError as exc:
         raise UsageError(one_line(exc)) from None
-    recording = attempt is not None and engine_class is Engine and engine.cache is not None
-    manifest = attempt.manifest if attempt is not None else None
-    verification = attempt.verification if attempt is not None else None
-    partly = (
-        recording
-        and manifest is not None
+    return engine, cache
+
+
+def _replays_partly(manifest: Manifest | None, verification: Verification | None, engine: Engine) -> bool:
+    """Whether only the changed files' checks need run: every witness held and the lanes are this run's."""
+    return (
+        manifest is not None
         and verification is not None
         and verification.witnesses_hold
         and manifest.unvouched is None
         and [lane.dimension for lane in manifest.lanes if lane.per_file]
         == [cls.dimension for cls in engine.validators if cls.per_file and cls.dimension in _dims(manifest)]
     )
-    observed = witness.Observed()
-    replayed: _Replayed | None = None
-    surroundings: witness.Observed | None = None
-    if recording and not partly:
-        from memo.engine import recording as records
-
-        # What the files, config, code and tools stand on, and its state before any check runs.
-        surroundings = records.run_witnesses(
-            witness.Observed(), root, paths, os.getcwd(), args.config, engine.validators, fastpath.cache_directory(args)
-        )
-        surroundings.fill()
-    try:
-        with progress_bar(sys.stdout.isatty() and sys.stderr.isatty() and not args.quiet) as show:
-            engine.progress = show
-            with witness.recording(observed) if recording else contextlib.nullcontext(observed):
-                if partly:
-                    assert manifest is not None and verification is not None  # nosec B101 - partly says so
-                    replayed = asyncio.run(_partly(engine, paths, manifest, verification, started_ns))
-                    report = replayed.report
-                else:
-                    report = asyncio.run(engine.run(paths))
-    except EngineError as exc:
-        raise UsageError(one_line(exc)) from None
-    finally:
-        engine.close()
-        if cache is not None:
-            cache.close()
-        # Stop the worker pool now, not in the interpreter's exit hooks, which would wait
-        # on a worker that never returns.
-        from memo.validators import shutdown_workers
-
-        shutdown_workers()
-    if recording and attempt is not None:
-        _file_set_witnesses(observed, engine, fastpath.cache_directory(args))
-        if surroundings is not None:
-            surroundings.merge(observed)  # what the run started with stands over what was seen later
-            observed = surroundings
-        _record(attempt, engine, report, observed, replayed, started_ns)
-    return emit.finish(report, args)
 
 
 def _file_set_witnesses(observed: witness.Observed, engine: Engine, cache_dir: str) -> None:

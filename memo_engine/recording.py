@@ -36,7 +36,7 @@ from memo.filetable import FileEntry, FileTable
 from memo.hashing import hash_file, stat_signature
 from memo.manifest import Lane, Manifest, Verification
 from memo.validators import Validator
-from memo.witness import CHANGED, Observed, observe, settled, witness_id
+from memo.witness import CHANGED, Observed, Witness, observe, settled, witness_id
 
 PlannedLane = tuple[str, bool, Sequence[Path | None]]
 """``(dimension, per_file, paths)`` of one lane, in check order."""
@@ -226,14 +226,66 @@ def build(
     the run, or its value now is the one the run started with (``verification``, or
     taken before the checks ran) or the checks saw (``Observed.seen``).
     """
-    lane_rows = tuple(
+    lane_rows = _lane_rows(lanes, observed, previous)
+    files, order, masks = _files_of(lanes)
+    results, rerun = _results_of(lanes, log, files)
+    # The engine's order (``discover`` sorts ``Path`` objects: by their parts), for ``Path`` or text alike.
+    order_sorted = sorted(range(len(order)), key=lambda i: os.fspath(order[i]).split(os.sep))
+    renumber = {old: new for new, old in enumerate(order_sorted)}
+    earlier = {} if previous is None else {path: number for number, path in enumerate(previous.files.paths)}
+    seen = {} if verification is None else verification.digests
+    entries = []
+    for old in order_sorted:
+        name = os.fspath(order[old])
+        kept = None if unchanged is None else unchanged.get(name)
+        earlier_index = earlier.get(name)
+        entries.append(
+            _entry_for(
+                name,
+                masks[old],
+                started_ns,
+                again=old in rerun,
+                kept=None if kept is None or previous is None else previous.files[kept],
+                seen=None if earlier_index is None else seen.get(earlier_index),
+            )
+        )
+    return Manifest(
+        root=os.path.abspath(root),
+        dimension_names=tuple(dimension_names),
+        lanes=lane_rows,
+        files=FileTable.of(entries, len(lane_rows)),
+        results={renumber[i]: rows for i, rows in results.items()},
+        witnesses=_witnesses(observed, started_ns, previous, verification),
+        unvouched=observed.unvouched,
+    )
+
+
+def _witnesses(
+    observed: Observed, started_ns: int, previous: Manifest | None, verification: Verification | None
+) -> list[Witness]:
+    """Every witness observed, each vouched for by the value it had as the run started (or as the checks saw it)."""
+    values_before = {**({} if verification is None else verification.values), **observed.seen()}
+    known = {} if previous is None else {witness_id(w.kind, w.path, w.names): w for w in previous.witnesses}
+    return [
+        observe(kind, path, names, started_ns, values_before.get(identity), known.get(identity))
+        for kind, path, names in observed.witnesses()
+        for identity in [witness_id(kind, path, names)]
+    ]
+
+
+def _lane_rows(lanes: Sequence[PlannedLane], observed: Observed, previous: Manifest | None) -> tuple[Lane, ...]:
+    """Each lane, replayed from a manifest only if all its validators declared witnesses, now and before."""
+    rows = tuple(
         Lane(dimension, per_file, per_file and dimension not in observed.undeclared) for dimension, per_file, _ in lanes
     )
-    if previous is not None:
-        replayed = {lane.dimension: lane.replayed for lane in previous.lanes}
-        lane_rows = tuple(
-            Lane(r.dimension, r.per_file, r.replayed and replayed.get(r.dimension, True)) for r in lane_rows
-        )
+    if previous is None:
+        return rows
+    replayed = {lane.dimension: lane.replayed for lane in previous.lanes}
+    return tuple(Lane(r.dimension, r.per_file, r.replayed and replayed.get(r.dimension, True)) for r in rows)
+
+
+def _files_of(lanes: Sequence[PlannedLane]) -> tuple[dict[str, int], list[Path], list[int]]:
+    """Every file a per-file lane checked: its index by path, the files in first-seen order, each one's lane bits."""
     files: dict[str, int] = {}
     order: list[Path] = []
     masks: list[int] = []
@@ -250,6 +302,14 @@ def build(
                 order.append(path)
                 masks.append(0)
             masks[index] |= 1 << number
+    return files, order, masks
+
+
+def _results_of(
+    lanes: Sequence[PlannedLane], log: ResultLog, files: Mapping[str, int]
+) -> tuple[dict[int, dict[int, dict[str, Any]]], set[int]]:
+    """The results worth storing (more than "passed"), by file and lane; the files whose checks run again
+    (an error among their results, or a check that never finished)."""
     segments, _ = segments_of(lanes)
     results: dict[int, dict[int, dict[str, Any]]] = {}
     rerun: set[int] = set()
@@ -270,43 +330,7 @@ def build(
         path = lanes[number][2][offset]
         if path is not None:
             rerun.add(files[os.fspath(path)])
-    # The engine's order (``discover`` sorts ``Path`` objects: by their parts), for ``Path`` or text alike.
-    order_sorted = sorted(range(len(order)), key=lambda i: os.fspath(order[i]).split(os.sep))
-    renumber = {old: new for new, old in enumerate(order_sorted)}
-    earlier = {} if previous is None else {path: number for number, path in enumerate(previous.files.paths)}
-    seen = {} if verification is None else verification.digests
-    entries = []
-    for old in order_sorted:
-        name = os.fspath(order[old])
-        if old in rerun:
-            entries.append(FileEntry(name, None, False, CHANGED, masks[old]))
-            continue
-        kept = None if unchanged is None else unchanged.get(name)
-        if kept is not None and previous is not None:
-            entry = previous.files[kept]
-            if entry.trusted:
-                entries.append(FileEntry(name, entry.signature, True, entry.digest, masks[old]))
-                continue
-            digest_before: str | None = entry.digest
-        else:
-            earlier_index = earlier.get(name)
-            digest_before = None if earlier_index is None else seen.get(earlier_index)
-        entries.append(_entry(name, masks[old], started_ns, digest_before))
-    values_before = {**({} if verification is None else verification.values), **observed.seen()}
-    known = {} if previous is None else {witness_id(w.kind, w.path, w.names): w for w in previous.witnesses}
-    return Manifest(
-        root=os.path.abspath(root),
-        dimension_names=tuple(dimension_names),
-        lanes=lane_rows,
-        files=FileTable.of(entries, len(lane_rows)),
-        results={renumber[i]: rows for i, rows in results.items()},
-        witnesses=[
-            observe(kind, path, names, started_ns, values_before.get(identity), known.get(identity))
-            for kind, path, names in observed.witnesses()
-            for identity in [witness_id(kind, path, names)]
-        ],
-        unvouched=observed.unvouched,
-    )
+    return results, rerun
 
 
 def _lane_index(segments: Sequence[tuple[int, str, Sequence[Path | None]]]) -> Any:
@@ -327,6 +351,20 @@ def _stored(result: ValidationResult) -> dict[str, Any]:
     data.pop("duration_s", None)
     data.pop("status", None)
     return data
+
+
+def _entry_for(
+    name: str, mask: int, started_ns: int, *, again: bool, kept: FileEntry | None, seen: str | None
+) -> FileEntry:
+    """A file's entry: to run again (``again``), the previous manifest's (``kept``, re-trusted if it has settled),
+    or as it is now, vouched for if its bytes are those ``seen`` as the run started."""
+    if again:
+        return FileEntry(name, None, False, CHANGED, mask)
+    if kept is None:
+        return _entry(name, mask, started_ns, seen)
+    if kept.trusted:
+        return FileEntry(name, kept.signature, True, kept.digest, mask)
+    return _entry(name, mask, started_ns, kept.digest)
 
 
 def _entry(path: str, mask: int, started_ns: int, before: str | None) -> FileEntry:

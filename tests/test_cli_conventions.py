@@ -91,7 +91,7 @@ def test_statistics_counts_findings_per_code(project: Path) -> None:
     lines = done.stdout.splitlines()
     assert lines[0].split() == ["3", "F401", "[lint]"]
     assert lines[1].split()[0] == "1" and lines[1].split()[-1] == "[format]"
-    assert lines[-1].startswith("FAILED: 4 files") and len(lines) == 3
+    assert lines[-1].startswith("FAILED: 5 files") and len(lines) == 3  # README.md is ruff format's too
 
 
 def test_statistics_quiet_leaves_out_the_summary(project: Path) -> None:
@@ -149,6 +149,7 @@ def test_help_lists_exit_codes_and_dimensions(tmp_path: Path, command: tuple[str
         assert f"\n  {name} " in done.stdout
     for code in ("0", "1", "2", "130"):
         assert f"\n  {code}  " in done.stdout
+    assert "--trust-project" in done.stdout.split("exit status:", 1)[1]  # left-out validators fail the run
     assert "{dimensions}" not in done.stdout
 
 
@@ -157,11 +158,13 @@ def test_help_lists_exit_codes_and_dimensions(tmp_path: Path, command: tuple[str
 
 @pytest.mark.parametrize(
     "target",
-    ["README.md", "docs", "generated.py"],
-    ids=["a-non-python-file", "a-directory-without-python", "an-excluded-file-named-explicitly"],
+    ["notes.txt", "docs", "generated.py"],
+    ids=["a-file-no-tool-checks", "a-directory-no-tool-checks", "an-excluded-file-named-explicitly"],
 )
 def test_a_run_that_checks_nothing_warns_in_one_line_and_exits_0(project: Path, target: str) -> None:
-    write(project / "docs/index.md", "# docs\n")
+    # Markdown is no longer such a file: ruff format checks it (the format dimension with it).
+    write(project / "notes.txt", "notes\n")
+    write(project / "docs/index.txt", "docs\n")
     write(project / "generated.py", BAD)
     write(project / "pyproject.toml", '[tool.memo]\nexclude = ["generated.py"]\n')
     done = memo("run", target, cwd=project)
@@ -209,8 +212,8 @@ def test_a_missing_tool_is_skipped_and_fails_the_run(project: Path, python_witho
     assert done.returncode == 1, done.stdout + done.stderr
     lines = done.stdout.splitlines()
     assert "skipped lint on 3 files: ruff is not installed" in lines
-    assert "skipped format on 3 files: ruff is not installed" in lines
-    assert lines[-1].startswith("FAILED: 3 files") and "0 findings, 0 errors, 6 skipped" in lines[-1]
+    assert "skipped format on 4 files: ruff is not installed" in lines  # README.md: ruff format checks Markdown
+    assert lines[-1].startswith("FAILED: 4 files") and "0 findings, 0 errors, 7 skipped" in lines[-1]
     report = json.loads(
         memo(
             "run", ".", "--format", "json", "--dimension", "lint", cwd=project, env=env, python=python_without_ruff

@@ -544,6 +544,18 @@ def test_explain_says_when_the_manifest_served_a_file(runs: Runs, tree: Path) ->
     assert "unchanged since: the next run serves it without planning a key" in out
 
 
+def test_explain_says_a_file_too_recent_to_vouch_for_was_not_edited_since(runs: Runs, tree: Path) -> None:
+    fresh = tree / "app/util.py"
+    ahead = fresh.stat().st_mtime_ns + 3600 * 10**9  # changed "after" the run started: no stat can vouch for it
+    os.utime(fresh, ns=(ahead, ahead))
+    runs.report()
+    runs.capsys.readouterr()
+    assert main(["explain", str(fresh), "--cache-dir", str(runs.cache)]) == 0
+    out = runs.capsys.readouterr().out
+    assert "this file changed during or just before that run, too recently for its stat to vouch for it" in out
+    assert "has changed since" not in out
+
+
 def test_the_fast_path_imports_no_engine_tool_or_validator(tree: Path, tmp_path: Path) -> None:
     cache = tmp_path / "cache"
     script = (

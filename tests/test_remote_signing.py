@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from memo.signing import (
     KEY_ID_BYTES,
     MAGIC,
+    MAX_DEPTH,
     PRIVATE_PREFIX,
     PUBLIC_PREFIX,
     SECRET_ENV,
@@ -33,7 +34,8 @@ from memo.signing import (
 from tests.remote_support import ATTACKER_KEY, SIGNING_KEY, VERIFY_KEY, attacker, reader, signer
 
 ENTRY = b'[3,"k1",null,"lint",true,null,0.1,[]]'
-HEAD = len(MAGIC) + KEY_ID_BYTES + SIGNATURE_BYTES
+HEAD = len(MAGIC) + KEY_ID_BYTES + SIGNATURE_BYTES + 1
+"""The head of an entry sealed alone: its path to the root is empty (one length byte, 0)."""
 BAD_PEM = "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----"
 
 
@@ -79,7 +81,7 @@ def test_an_entry_of_the_earlier_hmac_scheme_is_refused() -> None:
 
 def test_a_truncated_value_or_signature_is_refused() -> None:
     sealed = signer().seal("k1", ENTRY)
-    for cut in (1, len(MAGIC) + 3, HEAD - 1, HEAD, len(sealed) - 1):
+    for cut in (1, len(MAGIC) + 3, HEAD - 2, HEAD - 1, len(sealed) - 1):
         assert reader().open("k1", sealed[:cut]) is None
 
 
@@ -93,7 +95,7 @@ def test_key_and_value_boundaries_cannot_be_shifted() -> None:
     assert reader().open("abc", sealed[:HEAD] + b"d") is None
 
 
-@pytest.mark.parametrize("where", [len(MAGIC) + KEY_ID_BYTES, HEAD - 1, HEAD, -1])
+@pytest.mark.parametrize("where", [len(MAGIC) + KEY_ID_BYTES, HEAD - 2, HEAD - 1, HEAD, -1])
 def test_a_changed_byte_anywhere_is_refused(where: int) -> None:
     sealed = bytearray(signer().seal("k1", ENTRY))
     sealed[where] ^= 1
@@ -245,8 +247,8 @@ def test_memo_cache_keygen_local_prints_a_local_key() -> None:
 # -- what the mutation run (mutmut) showed the tests above leave open -----------------------
 
 KNOWN_ENTRY = bytes.fromhex(
-    "6d656d6f2d656432353531392d313afd2ef6de48117b40d38fdf48b0ea410c5152f6d0d7d827c3bec64c5a8926ae"
-    "45170ca566814377960b97e2fba2e5faaf3d875c800c90816973e8bed8a904f059ce91d7c27c164c0d5b315d"
+    "6d656d6f2d656432353531392d323afd2ef6de48117b407b6a3a216847357f7bda9390e7b25fa35b4f6f7e5fe597e949"
+    "992fcfe4eb091984feb0146144523dc5807e6c08d1e02d260e5fc34649cec7f0263c6871b8f805005b315d"
 )
 """``seal("k1", b"[1]")`` under the tests' signing key: Ed25519 is deterministic."""
 
@@ -345,3 +347,114 @@ def test_new_keys_alone_log_nothing_and_the_secrets_warning_reads_as_one_memo_li
         signer_from_environment()
     message = caplog.records[0].getMessage()
     assert message.startswith("memo remote cache: ") and message.endswith(f"readers {VERIFY_KEYS_ENV}")
+
+
+# -- one signature per write batch --------------------------------------------------------
+
+BATCH = [(f"k{i}", f'[3,"k{i}",null,"lint",true,null,0.1,[{i}]]'.encode()) for i in range(7)]
+
+
+class CountingKey:
+    """A public key that counts its verifications (the Rust type cannot be patched)."""
+
+    def __init__(self, text: str = VERIFY_KEY) -> None:
+        made = signer("", text)
+        (self.inner,) = made._accepted.values()
+        self.verified = 0
+
+    def public_bytes_raw(self) -> bytes:
+        return self.inner.public_bytes_raw()
+
+    def verify(self, signature: bytes, data: bytes) -> None:
+        self.verified += 1
+        self.inner.verify(signature, data)
+
+
+def test_every_entry_of_a_batch_opens_for_its_own_key_only() -> None:
+    sealed = signer().seal_many(BATCH)
+    reading = reader()
+    assert [reading.open(key, entry) for (key, _), entry in zip(BATCH, sealed, strict=True)] == [v for _, v in BATCH]
+    for (key, _), entry in zip(BATCH, sealed, strict=True):
+        assert all(reading.open(other, entry) is None for other, _ in BATCH if other != key)
+
+
+def test_a_batch_is_signed_once_and_each_signature_verified_once_per_reader() -> None:
+    sealed = signer().seal_many(BATCH)
+    heads = {entry[: HEAD - 1] for entry in sealed}
+    assert len(heads) == 1  # one signature over the batch
+    key = CountingKey()
+    reading = Signer(None, [key])  # type: ignore[list-item]
+    for _ in range(2):
+        assert all(reading.open(k, entry) == v for (k, v), entry in zip(BATCH, sealed, strict=True))
+    assert key.verified == 1
+    assert reading.open("k0", signer().seal("k0", b"[2]")) == b"[2]" and key.verified == 2
+
+
+def test_a_value_swapped_between_keys_of_one_batch_is_refused() -> None:
+    first, second = signer().seal_many(BATCH[:2])
+    value_at = len(first) - len(BATCH[0][1])
+    reading = reader()
+    assert reading.open("k0", first) == BATCH[0][1]  # the batch's signature is now remembered
+    assert reading.open("k0", first[:value_at] + BATCH[1][1]) is None
+    assert reading.open("k1", first[:value_at] + BATCH[1][1]) is None
+    assert reading.open("k0", second[: len(second) - len(BATCH[1][1])] + BATCH[0][1]) is None
+
+
+def test_a_verified_batch_signature_replayed_over_other_values_is_refused() -> None:
+    entry = signer().seal_many(BATCH)[3]
+    reading = reader()
+    assert reading.open("k3", entry) == BATCH[3][1]
+    path_end = len(entry) - len(BATCH[3][1])
+    for value in (b"[]", BATCH[4][1], BATCH[3][1] + b" "):
+        assert reading.open("k3", entry[:path_end] + value) is None
+    # the signature and key id alone, with a path of the attacker's making: another root, refused
+    forged_path = bytes([1, 1]) + b"\0" * 32
+    assert reading.open("k3", entry[: HEAD - 1] + forged_path + b"[]") is None
+
+
+def test_a_path_that_is_changed_cut_or_too_long_is_refused() -> None:
+    entry = signer().seal_many(BATCH)[2]
+    reading = reader()
+    depth = entry[HEAD - 1]
+    assert depth == 3  # seven entries: three levels
+    path_end = HEAD + depth * 33
+    for where in (HEAD, HEAD + 1, HEAD + 32, path_end - 1):
+        changed = bytearray(entry)
+        changed[where] ^= 1
+        assert reading.open("k2", bytes(changed)) is None
+    cut = bytearray(entry)
+    cut[HEAD - 1] = depth - 1
+    assert reading.open("k2", bytes(cut)) is None
+    assert reading.open("k2", entry[: HEAD - 1] + bytes([MAX_DEPTH + 1]) + entry[HEAD:]) is None
+    side = bytearray(entry)
+    side[HEAD] = 2  # neither left nor right
+    assert reading.open("k2", bytes(side)) is None
+    assert reading.open("k2", entry) == BATCH[2][1]
+
+
+def test_an_entry_of_another_batch_cannot_borrow_a_verified_signature() -> None:
+    ours, theirs = signer().seal_many(BATCH[:2]), attacker().seal_many([BATCH[0], ("k1", b"[9]")])
+    reading = reader()
+    assert reading.open("k0", ours[0]) == BATCH[0][1]
+    mixed = ours[0][: HEAD - 1] + theirs[0][HEAD - 1 :]  # our signature; their path (another tree), same value
+    assert reading.open("k0", mixed) is None
+    named = bytearray(theirs[1])
+    named[len(MAGIC) : len(MAGIC) + KEY_ID_BYTES] = ours[0][len(MAGIC) : len(MAGIC) + KEY_ID_BYTES]
+    assert reading.open("k1", bytes(named)) is None
+
+
+def test_the_remembered_signatures_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("memo.signing.VERIFIED_KEPT", 2)
+    key = CountingKey()
+    reading = Signer(None, [key])  # type: ignore[list-item]
+    entries = [signer().seal("k", f"[{i}]".encode()) for i in range(3)]
+    for entry in entries:
+        assert reading.open("k", entry) is not None
+    assert len(reading._verified) == 1 and key.verified == 3
+    assert reading.open("k", entries[2]) is not None and key.verified == 3
+
+
+def test_an_empty_batch_is_sealed_as_nothing_and_a_reader_cannot_seal_one() -> None:
+    assert signer().seal_many([]) == []
+    with pytest.raises(PermissionError):
+        reader().seal_many(BATCH)

@@ -16,8 +16,10 @@ import redis
 from memo.credentials import PASSWORD_ENV, REMOTE_ENV, SECRET_ENV, SIGNING_KEY_ENV, VERIFY_KEYS_ENV
 from memo.lease import LeasePolicy
 from memo.remote import KEY_PREFIX, MODE_ENV, READ_ONLY, remote_from_environment
+from memo.signing import MAGIC
 from tests.remote_support import (  # noqa: F401
     SIGNING_KEY,
+    VERIFY_KEY,
     RedisServer,
     attacker,
     command_calls,
@@ -57,6 +59,27 @@ async def test_entries_are_sealed_prefixed_and_expire(redis_server: RedisServer)
         assert raw is not None and raw != ENTRY and raw.endswith(ENTRY)
         assert 0 < client.pttl(KEY_PREFIX + "e:k") <= 3600 * 1000
         assert 0 < client.pttl(KEY_PREFIX + "e:forever") <= tier.max_ttl_s * 1000
+
+
+async def test_entries_written_in_one_tick_share_one_signature_and_each_reads_back(
+    redis_server: RedisServer,
+) -> None:
+    writer, reader = make_tier(redis_server.url), make_tier(redis_server.url, keys=signer("", VERIFY_KEY))
+    values = {f"k{i}": ENTRY.replace(b'"k"', f'"k{i}"'.encode()) for i in range(5)}
+    try:
+        for key, value in values.items():
+            writer.put(key, value, 60)
+        assert writer.wait_for_writes()
+        with redis_server.client() as client:
+            raw = [client.get(KEY_PREFIX + "e:" + key) for key in values]
+        assert all(r is not None for r in raw) and len({r[: len(MAGIC) + 8 + 64] for r in raw if r}) == 1
+        assert [await reader.get(key) for key in values] == list(values.values())
+        with redis_server.client() as client:  # moved to another key of its batch: the signature is known, still a miss
+            client.set(KEY_PREFIX + "e:k1", raw[0] or b"")
+        assert await reader.get("k1") is None and reader.counters.rejected == 1
+    finally:
+        writer.close()
+        reader.close()
 
 
 async def test_lookups_in_one_tick_go_out_as_one_round_trip(redis_server: RedisServer) -> None:

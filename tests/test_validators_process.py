@@ -64,14 +64,15 @@ def spawned(monkeypatch: pytest.MonkeyPatch) -> Spawned:
 
 @pytest.fixture
 def pool_calls(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """Every pool task, or in-process task standing in for one (``_pool.run_checks``)."""
     calls: list[Any] = []
-    real = _pool.run_in_pool
+    real = _pool.run_checks
 
-    async def counting(func: Any, arg: Any, timeout: float) -> Any:
+    async def counting(func: Any, arg: Any, paths: Sequence[str], timeout: float) -> Any:
         calls.append(arg)
-        return await real(func, arg, timeout)
+        return await real(func, arg, paths, timeout)
 
-    monkeypatch.setattr(_pool, "run_in_pool", counting)
+    monkeypatch.setattr(_pool, "run_checks", counting)
     return calls
 
 
@@ -362,7 +363,8 @@ async def test_work_runs_in_another_process() -> None:
     assert worker_pid != os.getpid()
 
 
-async def test_a_dead_worker_is_an_error_and_the_pool_recovers(tmp_path: Path) -> None:
+async def test_a_dead_worker_is_an_error_and_the_pool_recovers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_pool, "IN_PROCESS_FILES", 0)  # the check below goes to the pool
     with pytest.raises(_process.ToolError, match="worker process died"):
         await _pool.run_in_pool(os._exit, 3, 60)
     result = await SyntaxValidator(FIXTURES / "syntax_error.py").validate()

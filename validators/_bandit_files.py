@@ -20,18 +20,13 @@ from __future__ import annotations
 import fnmatch
 import os
 import re
-import sys
 import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from memo._toml import tomllib
 from memo.validators._bandit_config import project_config, watched
 from memo.validators._fileset import Derived, FileSet, Witnessing, remembered
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
 
 DEFAULT_EXCLUDE = (".svn", "CVS", ".bzr", ".hg", ".git", "__pycache__", ".tox", ".eggs", "*.egg")
 """bandit's ``-x`` default (``bandit.core.constants.EXCLUDE``)."""

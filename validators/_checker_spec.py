@@ -224,8 +224,8 @@ def _closest(key: str, candidates: tuple[str, ...]) -> str:
     return f" (did you mean {match[0]!r}?)" if match else f" (known: {', '.join(candidates)})"
 
 
-def parse(name: str, table: Any) -> CheckerSpec:
-    """``[tool.memo.checkers.NAME]`` as a ``CheckerSpec``; ``DeclarationError`` for the first mistake."""
+def _shape(name: str, table: Any) -> Mapping[str, Any]:
+    """The table, once its name, its type, its keys and its command's presence are right."""
     if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z][A-Za-z0-9_-]*", name):
         raise DeclarationError(f"config [checkers]: {name!r} is not a usable checker name (letters, digits, - and _)")
     if not isinstance(table, Mapping):
@@ -235,14 +235,13 @@ def parse(name: str, table: Any) -> CheckerSpec:
             raise DeclarationError(f"config [checkers.{name}] has no key {key!r}{_closest(key, KEYS)}")
     if "command" not in table:
         raise DeclarationError(f'config [checkers.{name}] has no command (write command = ["{name}", "{{files}}"])')
-    command = _strings(name, "command", table["command"], allow_text=True)
-    if command[0] == FILES_PLACEHOLDER:
-        raise DeclarationError(f"{_where(name, 'command')} must start with the program to run, not {{files}}")
-    if "files" not in table:
-        raise DeclarationError(f'config [checkers.{name}] has no files (write files = ["*.py"], gitignore-style globs)')
-    if "format" not in table:
-        raise DeclarationError(f"config [checkers.{name}] has no format (one of {', '.join(FORMATS)})")
-    form = _choice(name, "format", table["format"], FORMATS)
+    return table
+
+
+def _output_options(
+    name: str, table: Mapping[str, Any], form: str
+) -> tuple[str | None, tuple[tuple[str, str], ...], int]:
+    """``pattern`` (regex only), ``fields`` (json only) and ``column_base``: how the output is read."""
     pattern = _pattern(name, table.get("pattern")) if form == "regex" else None
     if form != "regex" and "pattern" in table:
         raise DeclarationError(f'{_where(name, "pattern")} applies only to format = "regex"')
@@ -252,6 +251,21 @@ def parse(name: str, table: Any) -> CheckerSpec:
     column_base = table.get("column_base", 1)
     if column_base not in (0, 1) or isinstance(column_base, bool):
         raise DeclarationError(f"{_where(name, 'column_base')} must be 0 or 1, not {column_base!r}")
+    return pattern, fields, int(column_base)
+
+
+def parse(name: str, table: Any) -> CheckerSpec:
+    """``[tool.memo.checkers.NAME]`` as a ``CheckerSpec``; ``DeclarationError`` for the first mistake."""
+    table = _shape(name, table)
+    command = _strings(name, "command", table["command"], allow_text=True)
+    if command[0] == FILES_PLACEHOLDER:
+        raise DeclarationError(f"{_where(name, 'command')} must start with the program to run, not {{files}}")
+    if "files" not in table:
+        raise DeclarationError(f'config [checkers.{name}] has no files (write files = ["*.py"], gitignore-style globs)')
+    if "format" not in table:
+        raise DeclarationError(f"config [checkers.{name}] has no format (one of {', '.join(FORMATS)})")
+    form = _choice(name, "format", table["format"], FORMATS)
+    pattern, fields, column_base = _output_options(name, table, form)
     spec = CheckerSpec(
         name=name,
         command=command,
@@ -259,7 +273,7 @@ def parse(name: str, table: Any) -> CheckerSpec:
         format=form,
         pattern=pattern,
         fields=fields,
-        column_base=int(column_base),
+        column_base=column_base,
         severities=_severities(name, table["severities"]) if "severities" in table else (),
         ok_exit_codes=_exit_codes(name, table["ok_exit_codes"]) if "ok_exit_codes" in table else (0, 1),
         version=_strings(name, "version", table["version"], allow_text=True) if "version" in table else (),

@@ -13,6 +13,15 @@ Nothing the pool starts imports from the user's working directory: the forkserve
 starts without the current directory on ``sys.path`` (a project's own ``validators/``
 or ``memo/`` would otherwise shadow ours), and each worker exits when memo is gone
 (see ``memo.validators._workers.start_worker``).
+
+A handful of files is checked in-process instead (``run_checks``): starting the pool
+(the forkserver's interpreter, multiprocessing's resource tracker, the workers) costs
+far more than compiling or measuring a few files, which is all a run with one file
+edited needs. The budget (``IN_PROCESS_FILES`` files and ``IN_PROCESS_BYTES`` of source
+until the pool is shut down) bounds what the pool's isolation was for: no file can
+hold memo's interpreter (and so Ctrl-C) for long or swell its memory, the batch's
+timeout still gives an error result, and an exception is that file's error result as
+in a worker. Beyond the budget, or once the pool runs, everything goes to the pool.
 """
 
 from __future__ import annotations
@@ -24,14 +33,14 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, TypeVar
 
 from memo.validators import _parallelism
 from memo.validators._process import ToolError
 
 if TYPE_CHECKING:
-    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
     from multiprocessing.connection import Connection
     from multiprocessing.context import BaseContext
 
@@ -45,6 +54,16 @@ _executor: ProcessPoolExecutor | None = None
 _owner: tuple[Connection, Connection] | None = None
 """The pipe every worker watches (read end, write end): memo holds the only write end,
 so its exit, however it happens, ends them. The read end stays open to hand to new workers."""
+
+IN_PROCESS_FILES = 8
+"""At most this many files are checked in-process until the pool is shut down."""
+IN_PROCESS_BYTES = 512 * 1024
+"""At most this much source is checked in-process until the pool is shut down."""
+_in_process_spent = [0, 0]
+"""Files and bytes checked in-process since the pool was last shut down."""
+_thread: ThreadPoolExecutor | None = None
+"""The one thread in-process work runs on: one batch at a time, as ``warnings.catch_warnings``
+(process-wide state, used by the syntax check) needs."""
 
 
 def workers() -> int:
@@ -138,10 +157,14 @@ def shutdown() -> None:
     own exit hook joins its workers). ``_processes`` is the executor's pid -> process map;
     without it the shutdown still happens, only waiting as the standard library does.
     """
-    global _executor, _owner
+    global _executor, _owner, _thread
     with _lock:
         pool, _executor = _executor, None
         owner, _owner = _owner, None
+        thread, _thread = _thread, None
+        _in_process_spent[:] = [0, 0]
+    if thread is not None:
+        thread.shutdown(wait=False)  # a batch still running there finishes on its own; nothing waits for it
     if pool is None:
         return
     processes = list((getattr(pool, "_processes", None) or {}).values())
@@ -196,15 +219,65 @@ async def run_in_pool(func: Callable[[A], T], arg: A, timeout: float) -> T:
     """
     from concurrent.futures.process import BrokenProcessPool
 
+    if not _main_importable():
+        return await run_in_process(func, arg, timeout)
     loop = asyncio.get_running_loop()
-    pool = executor() if _main_importable() else None
     try:
-        return await asyncio.wait_for(loop.run_in_executor(pool, func, arg), timeout)
+        return await asyncio.wait_for(loop.run_in_executor(executor(), func, arg), timeout)
     except asyncio.TimeoutError:
         raise ToolError(f"worker timed out after {timeout:g} s") from None
     except BrokenProcessPool as exc:
         shutdown()
         raise ToolError(f"worker process died: {exc}") from exc
+
+
+async def run_in_process(func: Callable[[A], T], arg: A, timeout: float) -> T:
+    """``func(arg)`` on memo's one checking thread; ``ToolError`` if it took too long.
+
+    As with a worker, an overrunning call keeps going (it cannot be interrupted) while
+    the caller gets its error result at once.
+    """
+    global _thread
+    with _lock:
+        if _thread is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            _thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="memo-checks")
+        thread = _thread
+    loop = asyncio.get_running_loop()
+    try:
+        return await asyncio.wait_for(loop.run_in_executor(thread, func, arg), timeout)
+    except asyncio.TimeoutError:
+        raise ToolError(f"worker timed out after {timeout:g} s") from None  # as from the pool
+
+
+def _source_bytes(paths: Sequence[str]) -> int:
+    total = 0
+    for path in paths:
+        with contextlib.suppress(OSError):
+            total += os.stat(path).st_size
+    return total
+
+
+def take_in_process(paths: Sequence[str]) -> bool:
+    """Whether ``paths`` are to be checked in-process: the pool is not running and they fit the budget.
+
+    If so, they are counted against it.
+    """
+    size = _source_bytes(paths)
+    with _lock:
+        files, spent = _in_process_spent
+        if _executor is not None or files + len(paths) > IN_PROCESS_FILES or spent + size > IN_PROCESS_BYTES:
+            return False
+        _in_process_spent[:] = [files + len(paths), spent + size]
+        return True
+
+
+async def run_checks(func: Callable[[A], T], arg: A, paths: Sequence[str], timeout: float) -> T:
+    """``func(arg)``, the check of ``paths``: in-process for a handful of files, else in the pool."""
+    if take_in_process(paths):
+        return await run_in_process(func, arg, timeout)
+    return await run_in_pool(func, arg, timeout)
 
 
 def resource_tracker() -> int | None:

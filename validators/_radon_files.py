@@ -22,15 +22,10 @@ import configparser
 import fnmatch
 import os
 import re
-import sys
 from collections.abc import Iterable
 
+from memo._toml import tomllib
 from memo.validators._fileset import Derived, FileSet, Witnessing, remembered
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
 
 SECTION = "radon"
 

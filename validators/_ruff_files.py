@@ -31,17 +31,12 @@ from __future__ import annotations
 import os
 import re
 import subprocess  # nosec B404 - runs only ruff, with a fixed argv and no shell
-import sys
 from dataclasses import dataclass
 
+from memo._toml import tomllib
 from memo.validators._fileset import FileSet, Witnessing, remembered
 from memo.validators._ruff_context import CONFIG_NAMES, _user_config_dirs
 from memo.validators._tools import Tool
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
 
 _INCLUDED = re.compile(r'Included path via `[a-z-]+`: "(.*)"$')
 _IGNORED = re.compile(r'Ignored path via `[a-z-]+`: "(.*)"$')

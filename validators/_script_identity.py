@@ -53,8 +53,16 @@ def script_identity(path: str) -> str | None:
     if len(owners) != 1 or owners[0] is None:
         return None
     top = owners[0]
+    versions = _installed_closure(top.metadata["Name"])
+    own = _normal(top.metadata["Name"])
+    rest = ", ".join(f"{name} {version}" for name, version in sorted(versions.items()) if name != own)
+    return f"{own} {versions.get(own, top.version)} ({rest}) on {_context.interpreter()}"
+
+
+def _installed_closure(name: str) -> dict[str, str]:
+    """The version of ``name`` and of everything it requires, transitively, that is installed, by normalised name."""
     versions: dict[str, str] = {}
-    pending = [top.metadata["Name"]]
+    pending = [name]
     while pending:
         wanted = _normal(pending.pop())
         if wanted in versions:
@@ -68,6 +76,4 @@ def script_identity(path: str) -> str | None:
             match = _NAME.match(requirement)
             if match is not None:
                 pending.append(match.group())
-    own = _normal(top.metadata["Name"])
-    rest = ", ".join(f"{name} {version}" for name, version in sorted(versions.items()) if name != own)
-    return f"{own} {versions.get(own, top.version)} ({rest}) on {_context.interpreter()}"
+    return versions

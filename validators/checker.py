@@ -255,15 +255,7 @@ class Checker(BatchedValidator):
         assert spec is not None
         root = settings.root
         joined = os.pathsep.join(settings.roots)
-        names = [_argument(path, root) for path in paths]
-        argv: list[str] = [tool.argv[0]]
-        for item in spec.command[1:]:
-            if item == FILES_PLACEHOLDER:
-                argv.extend(names)
-            else:
-                argv.append(item.replace(ROOTS_PLACEHOLDER, joined))
-        if FILES_PLACEHOLDER not in spec.command:
-            argv.extend(names)
+        argv = _command_argv(spec, tool.argv[0], [_argument(path, root) for path in paths], joined)
         env = {name: value.replace(ROOTS_PLACEHOLDER, joined) for name, value in settings.env}
         completed = await _process.run(argv, timeout=timeout, cwd=root, env=env or None)
         shown = os.path.basename(spec.executable)
@@ -303,6 +295,20 @@ __all__ = ["Checker", "CheckerSettings", "CheckerSpec", "DeclarationError"]
 _graphs: dict[int, tuple[weakref.ref[CacheBinding], ImportGraph]] = {}
 """One import graph per run (binding, by identity: it is not hashable): resolutions are remembered
 for a run, not longer."""
+
+
+def _command_argv(spec: CheckerSpec, program: str, names: list[str], roots: str) -> list[str]:
+    """The declared command with ``program`` first, the files where ``{files}`` stands (else at the end)
+    and the import roots where ``{import_roots}`` stands."""
+    argv = [program]
+    for item in spec.command[1:]:
+        if item == FILES_PLACEHOLDER:
+            argv.extend(names)
+        else:
+            argv.append(item.replace(ROOTS_PLACEHOLDER, roots))
+    if FILES_PLACEHOLDER not in spec.command:
+        argv.extend(names)
+    return argv
 
 
 def _argument(path: str, root: str) -> str:

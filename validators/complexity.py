@@ -12,7 +12,8 @@ Options (config section ``[complexity]``):
 The key holds radon's version and the interpreter radon parses with (implementation and
 version): the grammar decides what parses, so a file is measured again under another Python.
 
-radon is pure Python, so it runs in the shared process pool, a batch of files per task.
+radon is pure Python, so it runs in the shared process pool, a batch of files per task (a
+handful of files in-process: ``memo.validators._pool``).
 """
 
 from __future__ import annotations
@@ -69,7 +70,7 @@ class ComplexityValidator(BatchedValidator):
     async def check_chunk(
         cls, tool: Tool, paths: Sequence[str], settings: int, timeout: float
     ) -> Mapping[str, Outcome]:
-        return await _pool.run_in_pool(_workers.measure_complexity, (list(paths), settings), timeout)
+        return await _pool.run_checks(_workers.measure_complexity, (list(paths), settings), paths, timeout)
 
     @cached_validation()
     async def validate(self) -> ValidationResult:

@@ -13,7 +13,7 @@ Options (config section ``[syntax]``):
 - ``timeout``: seconds one batch may take in the worker pool (default 60).
 
 The work runs in the shared process pool, a batch of files per task, so a cold run uses
-every core.
+every core; a handful of files is compiled in-process instead (``memo.validators._pool``).
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ class SyntaxValidator(BatchedValidator):
     async def check_chunk(
         cls, tool: Tool, paths: Sequence[str], settings: object, timeout: float
     ) -> Mapping[str, Outcome]:
-        return await _pool.run_in_pool(_workers.check_syntax, list(paths), timeout)
+        return await _pool.run_checks(_workers.check_syntax, list(paths), paths, timeout)
 
     @cached_validation()
     async def validate(self) -> ValidationResult:
