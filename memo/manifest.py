@@ -29,16 +29,20 @@ import contextlib
 import json
 import os
 import stat
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from memo.hashing import StatSignature, hash_file, stat_signature
+from memo.filetable import FileTable
+from memo.hashing import hash_file
 from memo.witness import CHANGED, Witness, witness_id
 
-SCHEMA = 1
+SCHEMA = 2
 """Bumped whenever the manifest's layout or meaning changes: an older one is a miss."""
+MAGIC = b"memo-manifest\x00"
+"""How a packed manifest (schema 2 on) begins; the JSON of schema 1 does not."""
 DIRECTORY = "manifests"
 """The cache directory's subdirectory holding one file per run key."""
 SUFFIX = ".manifest"
@@ -74,30 +78,12 @@ class Lane:
     """False: its checks run on every run (a project-level check, a context no witness covers)."""
 
 
-@dataclass(slots=True)
-class FileEntry:
-    """A checked file as the recording run left it."""
-
-    path: str
-    """Exactly as the run's results name it (``file_path``)."""
-    signature: StatSignature | None
-    trusted: bool
-    digest: str
-    """Its content digest; ``CHANGED`` when the results stored for it cannot be vouched for."""
-    lanes: int
-    """Bit ``i`` set: lane ``i`` checked this file."""
-
-    @property
-    def settled(self) -> bool:
-        return self.digest != CHANGED
-
-
 @dataclass
 class Manifest:
     root: str
     dimension_names: tuple[str, ...]
     lanes: tuple[Lane, ...]
-    files: list[FileEntry]
+    files: FileTable
     results: dict[int, dict[int, dict[str, Any]]] = field(default_factory=dict)
     """``{file index: {lane index: result as ValidationResult.to_dict()}}``, non-clean results only."""
     witnesses: list[Witness] = field(default_factory=list)
@@ -107,38 +93,49 @@ class Manifest:
     """How the run that wrote it was answered: ``manifest``, ``partly`` or ``checks``."""
 
     def encode(self) -> bytes:
-        document = {
+        """``MAGIC``, the header's length, the header (JSON), then the file table's columns.
+
+        The columns are in this machine's byte order: a manifest is sealed by the
+        machine's own key and never read elsewhere.
+        """
+        sections = self.files.sections()
+        header = {
             "schema": SCHEMA,
+            "byteorder": sys.byteorder,
             "root": self.root,
             "dimension_names": list(self.dimension_names),
             "lanes": [[lane.dimension, lane.per_file, lane.replayed] for lane in self.lanes],
-            "files": [[f.path, f.signature, f.trusted, f.digest, f.lanes] for f in self.files],
+            "count": len(self.files),
+            "width": self.files.width,
+            "sections": [len(section) for section in sections],
             "results": {str(i): {str(lane): r for lane, r in rows.items()} for i, rows in self.results.items()},
             "witnesses": [w.to_json() for w in self.witnesses],
             "unvouched": self.unvouched,
             "served": self.served,
         }
-        return json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode("utf-8", "surrogateescape")
+        head = json.dumps(header, separators=(",", ":"), ensure_ascii=False).encode("utf-8", "surrogateescape")
+        return b"".join([MAGIC, len(head).to_bytes(8, "little"), head, *sections])
 
     @classmethod
     def decode(cls, data: bytes) -> Manifest:
         """The manifest in ``data``; ``ValueError`` (or ``TypeError``/``KeyError``) for anything else."""
-        document = json.loads(data.decode("utf-8", "surrogateescape"))
-        if not isinstance(document, dict) or document.get("schema") != SCHEMA:
-            raise ValueError("not a manifest of this schema")
+        document, sections = _split(data)
+        lanes = tuple(Lane(str(d), bool(p), bool(r)) for d, p, r in document["lanes"])
         # Sealed by this machine's key, so its types are ours; only the shapes are checked.
-        files = [FileEntry(p, None if s is None else tuple(s), t, d, m) for p, s, t, d, m in document["files"]]
-        if any(type(f.path) is not str or (f.signature is not None and len(f.signature) != 5) for f in files):
-            raise ValueError("a file entry of the wrong shape")
+        files = FileTable.from_sections(int(document["count"]), int(document["width"]), sections)
+        if files.width < (len(lanes) + 7) // 8:
+            raise ValueError("lane masks narrower than the lanes")
         results = {
             int(i): {int(lane): dict(result) for lane, result in rows.items()}
             for i, rows in document["results"].items()
         }
+        if any(not 0 <= i < len(files) or any(not 0 <= n < len(lanes) for n in rows) for i, rows in results.items()):
+            raise ValueError("a result of no file or lane")
         unvouched = document["unvouched"]
         return cls(
             root=str(document["root"]),
             dimension_names=tuple(str(name) for name in document["dimension_names"]),
-            lanes=tuple(Lane(str(d), bool(p), bool(r)) for d, p, r in document["lanes"]),
+            lanes=lanes,
             files=files,
             results=results,
             witnesses=[Witness.from_json(w) for w in document["witnesses"]],
@@ -167,24 +164,23 @@ class Manifest:
                 found.changed_witness = witness.path
         if not found.witnesses_hold:
             return found  # every check runs: the files need not be looked at
-        for index, entry in enumerate(self.files):
-            if not entry.settled:
+        files = self.files
+        moved = files.moved()
+        if not moved:
+            return found
+        digests = files.digests()
+        for index in moved:
+            if digests[index] == CHANGED:  # never settled: its checks run again
                 found.changed.append(index)
                 continue
+            path = files.paths[index]
             try:
-                info = os.stat(entry.path)
-            except OSError:
-                found.changed.append(index)
-                continue
-            if entry.trusted and stat_signature(info) == entry.signature:
-                continue
-            try:
-                digest = hash_file(entry.path)
+                digest = hash_file(path)
             except OSError:
                 found.changed.append(index)
                 continue
             found.digests[index] = digest
-            if digest != entry.digest:
+            if digest != digests[index]:
                 found.changed.append(index)
             else:
                 found.resettled = True
@@ -371,3 +367,27 @@ class _Unsealed:
 def clear_manifests(cache_dir: str | os.PathLike[str]) -> int:
     """Remove every manifest of ``cache_dir`` (``memo cache clear``): how many were removed."""
     return ManifestStore(cache_dir, _Unsealed()).clear()
+
+
+def _split(data: bytes) -> tuple[dict[str, Any], list[bytes]]:
+    """A packed manifest's JSON header and its column sections; ``ValueError`` for any other bytes."""
+    if not data.startswith(MAGIC):
+        raise ValueError("not a manifest of this schema")  # an older (JSON) manifest among them
+    view = memoryview(data)
+    at = len(MAGIC) + 8
+    length = int.from_bytes(view[len(MAGIC) : at], "little")
+    document = json.loads(bytes(view[at : at + length]).decode("utf-8", "surrogateescape"))
+    if not isinstance(document, dict) or document.get("schema") != SCHEMA:
+        raise ValueError("not a manifest of this schema")
+    if document["byteorder"] != sys.byteorder:
+        raise ValueError("a manifest of another machine")
+    at += length
+    sections = []
+    for size in document["sections"]:
+        if type(size) is not int or size < 0:
+            raise ValueError("a section of the wrong shape")
+        sections.append(bytes(view[at : at + size]))
+        at += size
+    if at != len(data) or len(sections) != 5:
+        raise ValueError("a manifest of the wrong length")
+    return document, sections

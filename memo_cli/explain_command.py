@@ -21,7 +21,8 @@ from memo.engine import config as engine_config
 from memo.engine.trust import resolve_trust
 
 if TYPE_CHECKING:
-    from memo.manifest import FileEntry, Manifest
+    from memo.filetable import FileEntry
+    from memo.manifest import Manifest
 
 _TOO_RECENT = "changed during or just before that run, too recently for its stat to vouch for it"
 """Git's racy rule: a recording cannot vouch for what changed within its window; not an edit since."""
@@ -76,9 +77,11 @@ def manifest_lines(cache_dir: Path, root: str, path: str) -> list[str]:
         manifest = store.load(key)
         if manifest is None or manifest.root != os.path.abspath(root):
             continue
-        entry = next((entry for entry in manifest.files if entry.path == path), None)
-        if entry is None:
+        try:
+            row = manifest.files.paths.index(path)
+        except ValueError:
             continue
+        entry = manifest.files[row]
         dimensions = ", ".join(
             lane.dimension for lane in manifest.lanes if entry.lanes >> manifest.lanes.index(lane) & 1
         )
@@ -86,11 +89,11 @@ def manifest_lines(cache_dir: Path, root: str, path: str) -> list[str]:
             "manifest": "the last run of this configuration was served from its manifest, this file included",
             "partly": "the last run of this configuration ran only what changed, the rest served from its manifest",
         }.get(manifest.served, "the last run of this configuration ran its checks and recorded a manifest")
-        lines.append(f"{how} ({dimensions}); {_next_run(manifest, entry)}")
+        lines.append(f"{how} ({dimensions}); {_next_run(manifest, entry, row)}")
     return lines
 
 
-def _next_run(manifest: Manifest, entry: FileEntry) -> str:
+def _next_run(manifest: Manifest, entry: FileEntry, row: int) -> str:
     """What the next run does for ``entry``, and why: a witness or the file changed, or was too recent to vouch for."""
     from memo.witness import CHANGED
 
@@ -100,7 +103,7 @@ def _next_run(manifest: Manifest, entry: FileEntry) -> str:
         if witness is not None and witness.value == CHANGED:
             return f"{verification.changed_witness} {_TOO_RECENT}: the next run runs every check"
         return f"{verification.changed_witness} has changed since: the next run runs every check"
-    if manifest.files.index(entry) in verification.changed:
+    if row in verification.changed:
         if entry.settled:
             return "this file has changed since: the next run runs its checks"
         return f"this file {_TOO_RECENT}: the next run runs its checks"

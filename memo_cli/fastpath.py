@@ -28,10 +28,10 @@ import json
 import os
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 import memo
 from memo.manifest import SCHEMA, Manifest, ManifestStore, Sealer, Verification
@@ -270,7 +270,7 @@ def done(how: str, detail: str) -> None:
 
 def replay(
     manifest: Manifest, overrides: Mapping[tuple[int, int], object]
-) -> tuple[ResultLog, int, list[tuple[str, bool, list[str | None]]]]:
+) -> tuple[ResultLog, int, list[tuple[str, bool, Sequence[str | None]]]]:
     """The manifest's results as a ``ResultLog`` in the engine's check order, the number of files, the lanes.
 
     ``overrides``: ``{(lane, file index): ValidationResult}`` to use instead of what is
@@ -280,14 +280,13 @@ def replay(
     from memo.engine.resultlog import ResultLog
     from memo.results import ValidationResult
 
-    segments: list[tuple[int, str, list[str | None]]] = []
+    segments: list[tuple[int, str, Sequence[str | None]]] = []
     results: dict[int, ValidationResult] = {}
-    every: list[str | None] = [entry.path for entry in manifest.files]
-    masks = [entry.lanes for entry in manifest.files]
+    every: Sequence[str | None] = manifest.files.paths
     stored = manifest.results
     start = 0
     for number, lane in enumerate(manifest.lanes):
-        paths: list[str | None]
+        paths: Sequence[str | None]
         if not lane.per_file:
             paths = [None]
             result = overrides.get((number, -1))
@@ -296,10 +295,11 @@ def replay(
             segments.append((start, lane.dimension, paths))
             start += 1
             continue
-        bit = 1 << number
-        chosen = [index for index, mask in enumerate(masks) if mask & bit]
-        paths = every if len(chosen) == len(every) else [every[index] for index in chosen]
-        offset_of = None if len(chosen) == len(every) else {index: offset for offset, index in enumerate(chosen)}
+        chosen = manifest.files.in_lane(number)
+        whole = isinstance(chosen, range) and len(chosen) == len(every)
+        # Every lane that checked every file shares the one list of paths: no per-lane copy.
+        paths = every if whole else _Picked(every, chosen)
+        offset_of = None if whole else {index: offset for offset, index in enumerate(chosen)}
         _lane_results(results, number, start, offset_of, stored, overrides)
         segments.append((start, lane.dimension, paths))
         start += len(paths)
@@ -308,6 +308,30 @@ def replay(
         (lane.dimension, lane.per_file, paths) for lane, (_, _, paths) in zip(manifest.lanes, segments, strict=True)
     ]
     return log, len(manifest.files), lanes
+
+
+class _Picked(Sequence[str | None]):
+    """The paths of the rows a lane checked, read through the one list every lane shares."""
+
+    __slots__ = ("_every", "_rows")
+
+    def __init__(self, every: Sequence[str | None], rows: Sequence[int]) -> None:
+        self._every = every
+        self._rows = rows
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    @overload
+    def __getitem__(self, index: int) -> str | None: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[str | None]: ...
+
+    def __getitem__(self, index: int | slice) -> str | Sequence[str | None] | None:
+        if isinstance(index, slice):
+            return _Picked(self._every, self._rows[index])
+        return self._every[self._rows[index]]
 
 
 def _lane_results(
@@ -354,16 +378,15 @@ def refreshed(manifest: Manifest, verification: Verification, started_ns: int) -
     from memo.hashing import stat_signature
     from memo.witness import observe, settled
 
+    files = manifest.files
     for index, digest in verification.digests.items():
-        entry = manifest.files[index]
-        if digest != entry.digest:
+        if digest != files.digest(index):
             continue
         try:
-            info = os.stat(entry.path)
+            info = os.stat(files.paths[index])
         except OSError:
             continue
-        entry.signature = stat_signature(info)
-        entry.trusted = settled(info, started_ns)
+        files.settle(index, stat_signature(info), settled(info, started_ns))
     manifest.witnesses = [
         w if w.trusted else observe(w.kind, w.path, w.names, started_ns, w.value) for w in manifest.witnesses
     ]

@@ -8,6 +8,7 @@ import contextlib
 import os
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -222,7 +223,7 @@ class _Replayed:
     """A run answered partly from its manifest: the report, and the lanes it was laid out in."""
 
     report: Report
-    lanes: list[tuple[str, bool, list[str | None]]]
+    lanes: list[tuple[str, bool, Sequence[str | None]]]
     unchanged: dict[str, int]
     checked: int
 
@@ -242,7 +243,8 @@ async def _partly(
     engine.file_sets = await _passes(engine, paths, manifest, changed, overrides)
     log, files, lanes = fastpath.replay(manifest, overrides)
     report = fastpath.report_of(manifest, log, files, (time.time_ns() - started_ns) / 1e9)
-    unchanged = {entry.path: number for number, entry in enumerate(manifest.files) if number not in set(changed)}
+    skipped = set(changed)
+    unchanged = {path: number for number, path in enumerate(manifest.files.paths) if number not in skipped}
     return _Replayed(report, lanes, unchanged, len(overrides))
 
 
@@ -259,13 +261,13 @@ async def _passes(
     manifest's witnesses.
     """
     lane_of = {lane.dimension: number for number, lane in enumerate(manifest.lanes)}
-    index_of = {entry.path: number for number, entry in enumerate(manifest.files)}
+    index_of = {path: number for number, path in enumerate(manifest.files.paths)}
     always = {lane.dimension for lane in manifest.lanes if not lane.replayed}
     vouched = [cls for cls in engine.validators if cls.dimension not in always]
     sets: dict[type[Validator], FileSet | None] = {}
     if changed and vouched:
         own = engine if len(vouched) == len(engine.validators) else _narrowed(engine, vouched)
-        _collect(await own.run([manifest.files[number].path for number in changed]), lane_of, index_of, overrides)
+        _collect(await own.run([manifest.files.paths[number] for number in changed]), lane_of, index_of, overrides)
         sets.update(own.file_sets)
     if always:
         other = _narrowed(engine, [cls for cls in engine.validators if cls.dimension in always])

@@ -32,8 +32,9 @@ from memo import ValidationResult
 from memo.engine import discovery
 from memo.engine.project import ROOT_MARKERS, search_start, searched
 from memo.engine.resultlog import ResultLog
+from memo.filetable import FileEntry, FileTable
 from memo.hashing import hash_file, stat_signature
-from memo.manifest import FileEntry, Lane, Manifest, Verification
+from memo.manifest import Lane, Manifest, Verification
 from memo.validators import Validator
 from memo.witness import CHANGED, Observed, Witness, observe, settled, witness_id
 
@@ -231,7 +232,7 @@ def build(
     # The engine's order (``discover`` sorts ``Path`` objects: by their parts), for ``Path`` or text alike.
     order_sorted = sorted(range(len(order)), key=lambda i: os.fspath(order[i]).split(os.sep))
     renumber = {old: new for new, old in enumerate(order_sorted)}
-    earlier = {} if previous is None else {entry.path: number for number, entry in enumerate(previous.files)}
+    earlier = {} if previous is None else {path: number for number, path in enumerate(previous.files.paths)}
     seen = {} if verification is None else verification.digests
     entries = []
     for old in order_sorted:
@@ -252,7 +253,7 @@ def build(
         root=os.path.abspath(root),
         dimension_names=tuple(dimension_names),
         lanes=lane_rows,
-        files=entries,
+        files=FileTable.of(entries, len(lane_rows)),
         results={renumber[i]: rows for i, rows in results.items()},
         witnesses=_witnesses(observed, started_ns, previous, verification),
         unvouched=observed.unvouched,

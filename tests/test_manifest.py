@@ -25,7 +25,7 @@ import pytest
 from memo import witness
 from memo.cli import fastpath, main
 from memo.localauth import LocalSealer
-from memo.manifest import SUFFIX, Manifest, ManifestStore
+from memo.manifest import SCHEMA, SUFFIX, Manifest, ManifestStore
 from tests.helpers import write
 
 DIMS = "syntax,lint,format"
@@ -392,7 +392,7 @@ def test_a_planted_manifest_is_a_miss_even_when_it_reads_well(runs: Runs) -> Non
     manifest = only_manifest(runs.cache)
     manifest.results = {}  # every finding gone: a planted "all clean"
     attacker = LocalSealer(b"an attacker's own key, not the local one", "a test")
-    forged = attacker.seal(f"memo-manifest/1/{path.stem}", manifest.encode())
+    forged = attacker.seal(f"memo-manifest/{SCHEMA}/{path.stem}", manifest.encode())
     path.write_bytes(forged)
     after, how = runs.report()
     assert how == "checks" and after == report
