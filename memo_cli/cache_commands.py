@@ -10,9 +10,11 @@ cannot be opened says so and why, and ``clear`` then exits 1: it did not do what
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -92,10 +94,21 @@ class _StoreWarnings(logging.Filter):
         return not record.getMessage().startswith("memo cache:")
 
 
-def _quietly(cache_dir: str | None) -> ValidationCache:
-    """The cache at ``cache_dir``, its store warnings left to this command's report (others still shown)."""
-    logging.getLogger("memo").addFilter(_StoreWarnings())
-    return ValidationCache(cache_dir)
+@contextlib.contextmanager
+def _quietly(cache_dir: str | None) -> Iterator[ValidationCache]:
+    """The cache at ``cache_dir``, its store warnings left to this command's report (others still shown).
+
+    The filter is taken off again when the command is done: a process that runs the command
+    in-process (a test, an embedding program) keeps seeing the cache's warnings afterwards.
+    """
+    quiet = _StoreWarnings()
+    logger = logging.getLogger("memo")
+    logger.addFilter(quiet)
+    try:
+        with ValidationCache(cache_dir) as cache:
+            yield cache
+    finally:
+        logger.removeFilter(quiet)
 
 
 def stats(args: argparse.Namespace) -> int:
