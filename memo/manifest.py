@@ -17,7 +17,7 @@ root and one run configuration (see ``memo.cli.fastpath`` for what that key cove
 answer, without planning a key. Files changed, witnesses not: only those files' checks
 run. A witness changed: every check runs, as without a manifest.
 
-A manifest is an entry like any other and is trusted like one: sealed (HMAC) under the
+A manifest is an entry like any other and is trusted like one: sealed (keyed BLAKE2b) under the
 machine's local key, bound to its run key, written atomically (a temporary file renamed
 over the old one, relative to the held-open, checked cache directory), so a missing,
 truncated, corrupt, planted or foreign manifest is simply a miss.
