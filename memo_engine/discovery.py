@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from memo.engine.errors import EngineError
+from memo.walk import directories
 
 if TYPE_CHECKING:
     import pathspec
@@ -70,20 +71,10 @@ def walk_files(top: str) -> Iterator[str]:
     Symlinks to directories are not followed (no loops); symlinks to files are listed
     when they resolve to a regular file. Unreadable directories are skipped.
     """
-    stack = [top]
-    while stack:
-        directory = stack.pop()
-        try:
-            with os.scandir(directory) as scan:
-                entries = list(scan)
-        except OSError:
-            continue
+    for _, entries in directories(top, lambda entry: not pruned(entry.name, entry.path)):
         for entry in entries:
             try:
-                if entry.is_dir(follow_symlinks=False):
-                    if not pruned(entry.name, entry.path):
-                        stack.append(entry.path)
-                elif entry.is_file() and _is_regular_file(entry.path):
+                if not entry.is_dir(follow_symlinks=False) and entry.is_file() and _is_regular_file(entry.path):
                     yield entry.path
             except OSError:
                 continue

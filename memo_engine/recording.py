@@ -36,6 +36,7 @@ from memo.filetable import FileEntry, FileTable
 from memo.hashing import hash_file, stat_signature
 from memo.manifest import Lane, Manifest, Verification
 from memo.validators import Validator
+from memo.walk import directories
 from memo.witness import CHANGED, Observed, Witness, observe, settled, witness_id
 
 PlannedLane = tuple[str, bool, Sequence[Path | None]]
@@ -118,24 +119,18 @@ def _discovery(observed: Observed, top: str, paths: Sequence[str] | None, cache_
 
 def _walk(observed: Observed, top: str, cache_dir: str | None) -> None:
     """Every directory discovery would walk under ``top`` (but the cache), its listing, and its ``.gitignore``."""
-    stack = [top]
-    while stack:
-        directory = stack.pop()
+
+    def descend(entry: os.DirEntry[str]) -> bool:
+        return entry.name != ".gitignore" and not discovery.pruned(entry.name, entry.path) and entry.path != cache_dir
+
+    for directory, entries in directories(top, descend):
         observed.add_listing(directory)
-        try:
-            with os.scandir(directory) as scan:
-                entries = list(scan)
-        except OSError:
-            continue
         for entry in entries:
             try:
                 if entry.name == ".gitignore":
                     observed.add_file(entry.path)
-                elif entry.is_dir(follow_symlinks=False):
-                    if os.path.isfile(os.path.join(entry.path, "pyvenv.cfg")):
-                        observed.add_name(entry.path, "pyvenv.cfg")
-                    if not discovery.pruned(entry.name, entry.path) and entry.path != cache_dir:
-                        stack.append(entry.path)
+                elif entry.is_dir(follow_symlinks=False) and os.path.isfile(os.path.join(entry.path, "pyvenv.cfg")):
+                    observed.add_name(entry.path, "pyvenv.cfg")
             except OSError:
                 continue
 

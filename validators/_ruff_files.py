@@ -37,6 +37,7 @@ from memo._toml import tomllib
 from memo.validators._fileset import FileSet, Witnessing, remembered
 from memo.validators._ruff_context import CONFIG_NAMES, _user_config_dirs
 from memo.validators._tools import Tool
+from memo.walk import directories
 
 _INCLUDED = re.compile(r'Included path via `[a-z-]+`: "(.*)"$')
 _IGNORED = re.compile(r'Ignored path via `[a-z-]+`: "(.*)"$')
@@ -160,21 +161,14 @@ def _ancestors(witnessing: Witnessing, root: str) -> None:
 def _walk(witnessing: Witnessing, root: str, pruned: set[str]) -> list[str]:
     """Witness every directory ruff walked and the ignore and config files in it; the configs found."""
     configs: list[str] = []
-    stack = [root]
-    while stack:
-        directory = stack.pop()
+    walked = directories(root, lambda entry: os.path.normpath(entry.path) not in pruned and entry.name != ".git")
+    for directory, entries in walked:
         witnessing.add(directory)
-        try:
-            with os.scandir(directory) as scan:
-                entries = list(scan)
-        except OSError:
-            continue
         for entry in entries:
             try:
                 if entry.is_dir(follow_symlinks=False):
-                    if os.path.normpath(entry.path) not in pruned and entry.name != ".git":
-                        stack.append(entry.path)
-                elif entry.name in _IGNORE_NAMES:
+                    continue
+                if entry.name in _IGNORE_NAMES:
                     witnessing.add(entry.path)
                 elif entry.name in _NOT_FORMATTED:
                     witnessing.add(entry.path)
