@@ -234,18 +234,27 @@ def guarded(call: Callable[[], int]) -> int:
     try:
         with exit_on_signals():
             return int(call())
-    except UsageError as exc:
+    except _ENDINGS as exc:
+        return _ended(exc)
+
+
+_ENDINGS = (UsageError, KeyboardInterrupt, BrokenPipeError)
+"""What ends any command the same way, with a line and an exit status instead of a traceback."""
+
+
+def _ended(exc: BaseException) -> int:
+    """The exit status for one of ``_ENDINGS``, its line printed."""
+    if isinstance(exc, UsageError):
         print(f"memo: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except KeyboardInterrupt:
+    if isinstance(exc, KeyboardInterrupt):
         print("memo: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
-    except BrokenPipeError:
-        # The reader left (``memo cache stats | head``): not an error worth a traceback.
-        from memo.cli.output import reader_left
+    # A closed pipe: the reader left (``memo cache stats | head``), not an error worth a traceback.
+    from memo.cli.output import reader_left
 
-        reader_left()
-        return EXIT_PASSED
+    reader_left()
+    return EXIT_PASSED
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -292,17 +301,8 @@ def _fast(args: argparse.Namespace) -> int | Attempt | None:
             return None
         if found is not None and report is not None:
             return fastpath.serve(found, report, args)
-    except UsageError as exc:
-        print(f"memo: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except KeyboardInterrupt:
-        print("memo: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    except BrokenPipeError:
-        from memo.cli.output import reader_left
-
-        reader_left()
-        return EXIT_PASSED
+    except _ENDINGS as exc:
+        return _ended(exc)
     return found
 
 
