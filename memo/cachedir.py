@@ -243,19 +243,25 @@ def _owners_own_group(uid: int, gid: int) -> bool:
 
 
 def create_file(root: int, name: str, data: bytes) -> bool:
-    """Create ``name`` directly in ``root`` holding ``data``, unless it exists; whether it did."""
+    """Create ``name`` directly in ``root`` holding ``data``, unless it exists; whether it did.
+
+    The file appears whole or not at all: ``data`` is written to a private name first and
+    then linked as ``name`` (which fails if it exists), so a process that finds ``name``
+    (another memo process preparing the same directory) never reads it half-written.
+    """
+    draft = f".{name}.{os.getpid()}.{os.urandom(4).hex()}.draft"
+    fd = os.open(draft, _CREATE_FLAGS, 0o600, dir_fd=root)
     try:
-        fd = os.open(name, _CREATE_FLAGS, 0o600, dir_fd=root)
-    except FileExistsError:
-        return False
-    try:
-        with contextlib.closing(_Fd(fd)):
-            _write_all(fd, data)
-    except BaseException:
-        # A half-written file (the disk was full) is not left to be taken for a whole one.
+        try:
+            with contextlib.closing(_Fd(fd)):
+                _write_all(fd, data)
+            os.link(draft, name, src_dir_fd=root, dst_dir_fd=root, follow_symlinks=False)
+        except FileExistsError:
+            return False
+    finally:
+        # The draft goes either way; a half-written one (the disk was full) is never linked.
         with contextlib.suppress(OSError):
-            os.unlink(name, dir_fd=root)
-        raise
+            os.unlink(draft, dir_fd=root)
     return True
 
 

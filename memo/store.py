@@ -461,7 +461,9 @@ class DiskStore:
             raise StoreError(f"cannot prepare cache directory {self.directory}: {exc}") from exc
         try:
             _check_database_files(root, self.directory)
-            if not _made_by_memo(root) and any(_exists(root, name) for name in _DATABASE_FILES):
+            # The database first, then the tag: memo writes the tag whole before any database, so
+            # a database seen here has its tag by now, even while another process is preparing.
+            if any(_exists(root, name) for name in _DATABASE_FILES) and not _made_by_memo(root):
                 raise StoreUnavailableError(
                     f"not using the cache: {self.directory / _DBNAME} was not made by memo"
                     " (no memo CACHEDIR.TAG beside it); left as it is"
