@@ -308,6 +308,29 @@ def _made_by_memo(root: int) -> bool:
     return cachedir.read_small(root, "CACHEDIR.TAG", len(expected) + 1) == expected
 
 
+FOREIGN_LOOKS = 5
+"""How often a database without memo's tag is looked at before it is taken for a foreign one."""
+
+
+def _foreign(root: int) -> bool:
+    """Whether the directory held as ``root`` has a database that memo did not make.
+
+    The database first, then the tag: memo writes the tag whole before any database, so a
+    database seen here has its tag by now, even while another process is preparing. A memo
+    directory that another process is deleting (``rm -rf``) can show its database a moment
+    after its tag went: it is looked at a few times, a few milliseconds apart, before it is
+    believed (only then, never on a cache's usual path).
+    """
+    for look in range(FOREIGN_LOOKS):
+        # The database itself: a ``-wal``/``-shm`` alone is what a memo process still connected
+        # to a deleted directory leaves in the one made again under its name, not a database.
+        if not _exists(root, _DBNAME) or _made_by_memo(root):
+            return False
+        if look + 1 < FOREIGN_LOOKS:
+            time.sleep(0.01 * (look + 1))
+    return True
+
+
 def _exists(root: int, name: str) -> bool:
     try:
         os.stat(name, dir_fd=root, follow_symlinks=False)
@@ -463,7 +486,7 @@ class DiskStore:
             _check_database_files(root, self.directory)
             # The database first, then the tag: memo writes the tag whole before any database, so
             # a database seen here has its tag by now, even while another process is preparing.
-            if any(_exists(root, name) for name in _DATABASE_FILES) and not _made_by_memo(root):
+            if _foreign(root):
                 raise StoreUnavailableError(
                     f"not using the cache: {self.directory / _DBNAME} was not made by memo"
                     " (no memo CACHEDIR.TAG beside it); left as it is"
